@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The project's test command (see README): installs what a fresh Debian/Ubuntu machine lacks,
+# then checks formatting and lints and runs every test of the workspace. Tests that talk to
+# D-Bus run inside a private session bus, so the machine's own desktop is never touched.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "cargo not found: install Rust 1.95 or newer (https://rustup.rs) and run this again" >&2
+  exit 1
+fi
+scripts/install-deps.sh build-essential pkg-config dbus redis-server
+
+export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+dbus-run-session -- cargo test --workspace --locked "$@"

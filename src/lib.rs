@@ -1,0 +1,20 @@
+//! Core of SSE Tray: everything that keeps a Server-Sent Events subscription honest, with no GUI.
+//!
+//! The Tauri shell, the CLI and the tests all drive the same pieces: the subscription engine
+//! ([`engine`]), the history store ([`history`]), the resume state ([`resume_state`]) and the
+//! configuration ([`config`]). Keeping them free of any GUI toolkit is what lets the invariants
+//! (nothing lost, nothing twice, dead links noticed, polite reconnects) be tested headless against
+//! real servers.
+
+pub mod atomic_file;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod event;
+pub mod history;
+pub mod notify;
+pub mod paths;
+pub mod resume_state;
+
+pub use error::{Error, Result};
+pub use event::{ReceivedEvent, SubscriptionId};
