@@ -1,0 +1,592 @@
+//! `config.toml`: which SSE endpoints to keep open and how, in a file people edit by hand.
+//!
+//! The file is parsed into loose serde structs (`raw`) and then validated into the typed
+//! [`Config`] the engine relies on, so every mistake is reported once, at load time, with the key
+//! to fix (`subscription[1].url: must start with http:// or https://`). Indexes in keys count
+//! `[[subscription]]` tables from 0.
+//!
+//! Three outcomes of loading, on purpose different:
+//! - no file: an empty config (nothing is written until the user saves);
+//! - not UTF-8 or not TOML at all: the file is *corrupt* — it is renamed aside
+//!   (`config.toml.corrupt-<unix seconds>`, never deleted or overwritten), loading starts from the
+//!   defaults and [`LoadedConfig::set_aside`] tells the caller where it went;
+//! - valid TOML that breaks a rule: [`Error::ConfigInvalid`], file untouched — a typo in a URL is
+//!   the user's to fix, and the app keeps running on its last good config.
+//!
+//! Saving rewrites the whole file atomically (see [`crate::atomic_file`]); comments in a
+//! hand-edited file are not preserved.
+
+mod raw;
+mod validate;
+
+use crate::atomic_file;
+use crate::paths::AppPaths;
+use crate::{Error, Result, SubscriptionId};
+use raw::RawError;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The validated configuration.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Config {
+    /// The subscriptions in file order; ids are unique.
+    pub subscriptions: Vec<SubscriptionConfig>,
+    /// The `[notifications]` table, owned by the notification settings and carried through
+    /// loading and saving untouched (not validated here).
+    pub notifications: toml::Table,
+}
+
+impl Config {
+    /// The subscription with this id, if any.
+    pub fn subscription(&self, id: &SubscriptionId) -> Option<&SubscriptionConfig> {
+        self.subscriptions.iter().find(|s| &s.id == id)
+    }
+}
+
+/// One validated `[[subscription]]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubscriptionConfig {
+    /// Stable key of history and resume state: `[a-z0-9_-]`, 1 to 64 characters, unique.
+    pub id: SubscriptionId,
+    /// Shown to people; defaults to the id.
+    pub name: String,
+    /// An absolute `http://` or `https://` URL with a host and no user name or password; kept as
+    /// written (it parses as an [`http::Uri`]).
+    pub url: String,
+    /// Extra request headers: valid HTTP names (unique ignoring case) and values, sorted by name.
+    pub headers: Vec<(String, String)>,
+    /// How to tell the server where to resume.
+    pub resume: ResumeMode,
+    /// How long silence may last before the connection is presumed dead.
+    pub idle_timeout: IdleTimeout,
+    /// Whether the subscription is connected at all.
+    pub enabled: bool,
+}
+
+impl SubscriptionConfig {
+    /// A subscription for the CLI's `listen <URL>`, validated like a config entry (errors name
+    /// `url` or `name`). The id is the slug of `name` when given, else of the URL's host and
+    /// path (`https://ci.example.com/events` → `ci-example-com-events`); the name defaults to
+    /// the id; everything else takes its default.
+    pub fn adhoc(url: &str, name: Option<&str>) -> Result<Self> {
+        let uri = validate::url_check(url).map_err(|reason| Error::ConfigInvalid {
+            key: "url".into(),
+            reason,
+        })?;
+        let from_url = || {
+            let host = uri.host().unwrap_or_default();
+            validate::slugify(&format!("{host}{}", uri.path()))
+        };
+        let id = name
+            .map(validate::slugify)
+            .filter(|s| !s.is_empty())
+            .or_else(|| Some(from_url()).filter(|s| !s.is_empty()))
+            .unwrap_or_else(|| "listen".to_owned());
+        let raw = raw::RawSubscription {
+            id: Some(id),
+            name: name.map(|n| n.trim().to_owned()),
+            url: Some(url.to_owned()),
+            ..raw::RawSubscription::default()
+        };
+        validate::subscription(raw, "")
+    }
+}
+
+/// How a reconnect tells the server the last event seen.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ResumeMode {
+    /// The standard `Last-Event-ID` request header (`"header"`, the default).
+    #[default]
+    Header,
+    /// A query parameter added to the URL, for servers that ignore the header
+    /// (`"query:since"` on ntfy, `"query:lastEventID"` on Mercure).
+    QueryParam(String),
+    /// Never resume (`"none"`): every connection starts from "now".
+    None,
+}
+
+impl FromStr for ResumeMode {
+    type Err = Error;
+
+    /// Parses `"header"`, `"none"` or `"query:<param>"`; errors are [`Error::ConfigInvalid`] at
+    /// key `resume`.
+    fn from_str(s: &str) -> Result<Self> {
+        let invalid = |reason: String| Error::ConfigInvalid {
+            key: "resume".into(),
+            reason,
+        };
+        match s {
+            "header" => Ok(Self::Header),
+            "none" => Ok(Self::None),
+            _ => match s.strip_prefix("query:") {
+                Some(param) => {
+                    validate::query_param(param).map_err(invalid)?;
+                    Ok(Self::QueryParam(param.to_owned()))
+                }
+                None => Err(invalid(format!(
+                    "must be \"header\", \"none\" or \"query:<parameter>\" (got {s:?})"
+                ))),
+            },
+        }
+    }
+}
+
+impl fmt::Display for ResumeMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Header => f.write_str("header"),
+            Self::None => f.write_str("none"),
+            Self::QueryParam(p) => write!(f, "query:{p}"),
+        }
+    }
+}
+
+/// How long a connection may stay silent before it is dropped and reopened.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum IdleTimeout {
+    /// Let the engine decide (e.g. from observed heartbeats); `"auto"`, the default.
+    #[default]
+    Auto,
+    /// A fixed limit; from the file always whole seconds in `1..=`[`IdleTimeout::MAX_SECS`].
+    Fixed(Duration),
+}
+
+impl IdleTimeout {
+    /// The longest fixed timeout accepted, one day.
+    pub const MAX_SECS: u64 = 86_400;
+}
+
+/// The result of [`load`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoadedConfig {
+    /// What to run with: the file's content, or the defaults if there was no usable file.
+    pub config: Config,
+    /// Where a corrupt `config.toml` was moved; `Some` means the user must be told.
+    pub set_aside: Option<PathBuf>,
+    /// Why it was set aside (`line 3, column 7: …` or `not UTF-8 …`), when it was.
+    pub set_aside_reason: Option<String>,
+}
+
+/// Parses and validates config text (tests, the settings UI). A TOML syntax error is reported as
+/// [`Error::ConfigInvalid`] with key `line L, column C`.
+pub fn parse_str(text: &str) -> Result<Config> {
+    parse_document(text).map_err(|e| match e {
+        RawError::Invalid(e) => e,
+        RawError::Syntax(reason) => match reason.split_once(": ") {
+            Some((at, why)) if at.starts_with("line ") => Error::ConfigInvalid {
+                key: at.to_owned(),
+                reason: why.to_owned(),
+            },
+            _ => Error::ConfigInvalid {
+                key: "(document)".into(),
+                reason,
+            },
+        },
+    })
+}
+
+fn parse_document(text: &str) -> std::result::Result<Config, RawError> {
+    // Editors on Windows may start the file with a byte-order mark; it is not part of the TOML.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let raw = raw::from_str(text)?;
+    let mut subscriptions: Vec<SubscriptionConfig> = Vec::with_capacity(raw.subscription.len());
+    for (i, sub) in raw.subscription.into_iter().enumerate() {
+        let prefix = format!("subscription[{i}]");
+        let sub = validate::subscription(sub, &prefix).map_err(RawError::Invalid)?;
+        if let Some(first) = subscriptions.iter().position(|s| s.id == sub.id) {
+            return Err(RawError::Invalid(Error::ConfigInvalid {
+                key: format!("{prefix}.id"),
+                reason: format!(
+                    "duplicate id {:?} (already used by subscription[{first}])",
+                    sub.id.as_str()
+                ),
+            }));
+        }
+        subscriptions.push(sub);
+    }
+    Ok(Config {
+        subscriptions,
+        notifications: raw.notifications,
+    })
+}
+
+/// The TOML [`save`] would write. Fails with [`Error::ConfigInvalid`] (naming the key) if the
+/// config breaks a rule [`parse_str`] enforces — e.g. a settings form produced a duplicate id —
+/// so a saved file always loads back to the same config (headers sorted by name).
+pub fn to_toml_string(config: &Config) -> Result<String> {
+    let out = raw::OutConfig {
+        subscription: config
+            .subscriptions
+            .iter()
+            .map(|s| raw::OutSubscription {
+                id: s.id.as_str(),
+                name: &s.name,
+                url: &s.url,
+                enabled: s.enabled,
+                resume: s.resume.to_string(),
+                idle_timeout: match s.idle_timeout {
+                    IdleTimeout::Auto => toml::Value::String("auto".into()),
+                    IdleTimeout::Fixed(d) => match i64::try_from(d.as_secs()) {
+                        Ok(secs) if d.subsec_nanos() == 0 => toml::Value::Integer(secs),
+                        // Not representable: written as a float so loading names the key.
+                        _ => toml::Value::Float(d.as_secs_f64()),
+                    },
+                },
+                // A map, so duplicate names collapse here and are caught by the check below.
+                headers: s
+                    .headers
+                    .iter()
+                    .map(|(n, v)| (n.as_str(), v.as_str()))
+                    .collect(),
+            })
+            .collect(),
+        notifications: &config.notifications,
+    };
+    let text = toml::to_string(&out).map_err(|e| Error::ConfigInvalid {
+        key: "(document)".into(),
+        reason: format!("cannot be written as TOML: {e}"),
+    })?;
+    let reloaded = parse_str(&text)?;
+    let mut expected = config.clone();
+    for s in &mut expected.subscriptions {
+        s.headers.sort();
+    }
+    if reloaded != expected {
+        let key = expected
+            .subscriptions
+            .iter()
+            .zip(&reloaded.subscriptions)
+            .position(|(a, b)| a != b)
+            .map_or_else(|| "(document)".to_owned(), |i| format!("subscription[{i}]"));
+        return Err(Error::ConfigInvalid {
+            key,
+            reason: "would not load back the same (duplicate header names?)".into(),
+        });
+    }
+    Ok(text)
+}
+
+/// Loads `config.toml` from `paths.config_dir`; see the module docs for the three outcomes.
+/// Other read failures (permissions, a directory in its place) are [`Error::Io`].
+pub fn load(paths: &AppPaths) -> Result<LoadedConfig> {
+    load_file(&paths.config_file())
+}
+
+/// [`load`] for an explicit file (the CLI's `--config`).
+pub fn load_file(path: &Path) -> Result<LoadedConfig> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(LoadedConfig {
+                config: Config::default(),
+                set_aside: None,
+                set_aside_reason: None,
+            });
+        }
+        Err(source) => {
+            return Err(Error::Io {
+                action: "reading",
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let reason = match String::from_utf8(bytes) {
+        Err(e) => format!(
+            "not UTF-8 text (bad byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ),
+        Ok(text) => match parse_document(&text) {
+            Ok(config) => {
+                return Ok(LoadedConfig {
+                    config,
+                    set_aside: None,
+                    set_aside_reason: None,
+                });
+            }
+            Err(RawError::Invalid(e)) => return Err(e),
+            Err(RawError::Syntax(reason)) => reason,
+        },
+    };
+    let aside = atomic_file::set_aside(path, atomic_file::now_unix_secs())?;
+    tracing::warn!(file = %path.display(), set_aside = %aside.display(), %reason,
+        "config is not readable TOML; moved aside, starting from defaults");
+    Ok(LoadedConfig {
+        config: Config::default(),
+        set_aside: Some(aside),
+        set_aside_reason: Some(reason),
+    })
+}
+
+/// Writes `config.toml` atomically after checking it with [`to_toml_string`]; on any error the
+/// old file is intact.
+pub fn save(paths: &AppPaths, config: &Config) -> Result<()> {
+    save_file(&paths.config_file(), config)
+}
+
+/// [`save`] to an explicit file.
+pub fn save_file(path: &Path, config: &Config) -> Result<()> {
+    let text = to_toml_string(config)?;
+    atomic_file::write_atomic(path, text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invalid(text: &str) -> (String, String) {
+        match parse_str(text) {
+            Err(Error::ConfigInvalid { key, reason }) => (key, reason),
+            other => panic!("expected ConfigInvalid for {text:?}, got {other:?}"),
+        }
+    }
+
+    const FULL: &str = r#"
+[[subscription]]
+id = "builds"
+name = "Builds"
+url = "https://ci.example.com/events"
+enabled = false
+resume = "query:since"
+idle_timeout = 45
+[subscription.headers]
+X-Team = "ops"
+Accept-Language = "en"
+
+[[subscription]]
+id = "alerts"
+url = "http://127.0.0.1:8080/sse"
+
+[notifications]
+quiet_hours = { from = "22:00", to = "07:00" }
+"#;
+
+    #[test]
+    fn parses_full_example_with_defaults() {
+        let config = parse_str(FULL).unwrap();
+        assert_eq!(config.subscriptions.len(), 2);
+        let b = &config.subscriptions[0];
+        assert_eq!(b.id, SubscriptionId::new("builds"));
+        assert_eq!(b.name, "Builds");
+        assert!(!b.enabled);
+        assert_eq!(b.resume, ResumeMode::QueryParam("since".into()));
+        assert_eq!(b.idle_timeout, IdleTimeout::Fixed(Duration::from_secs(45)));
+        assert_eq!(
+            b.headers,
+            [
+                ("Accept-Language".to_owned(), "en".to_owned()),
+                ("X-Team".to_owned(), "ops".to_owned())
+            ]
+        );
+        let a = config.subscription(&SubscriptionId::new("alerts")).unwrap();
+        assert_eq!(a.name, "alerts");
+        assert!(a.enabled);
+        assert_eq!(a.resume, ResumeMode::Header);
+        assert_eq!(a.idle_timeout, IdleTimeout::Auto);
+        assert!(a.headers.is_empty());
+        assert!(config.notifications.contains_key("quiet_hours"));
+    }
+
+    #[test]
+    fn empty_document_is_empty_config() {
+        assert_eq!(parse_str("").unwrap(), Config::default());
+        assert_eq!(
+            parse_str("\u{feff}# only a comment\n").unwrap(),
+            Config::default()
+        );
+    }
+
+    #[test]
+    fn resume_mode_text_round_trips() {
+        for text in ["header", "none", "query:since", "query:lastEventID"] {
+            assert_eq!(text.parse::<ResumeMode>().unwrap().to_string(), text);
+        }
+        for bad in ["", "Header", "query:", "query:a b", "query:a&b", "cookie"] {
+            assert!(bad.parse::<ResumeMode>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_rule_names_its_key() {
+        let sub = |body: &str| format!("[[subscription]]\n{body}\n");
+        let ok = "id = \"a\"\nurl = \"https://h/\"\n";
+        let cases: Vec<(String, &str, &str)> = vec![
+            (
+                sub("url = \"https://h/\""),
+                "subscription[0].id",
+                "required",
+            ),
+            (
+                sub("id = \"\"\nurl = \"https://h/\""),
+                "subscription[0].id",
+                "empty",
+            ),
+            (
+                sub("id = \"Builds\"\nurl = \"https://h/\""),
+                "subscription[0].id",
+                "a-z",
+            ),
+            (sub("id = \"a\""), "subscription[0].url", "required"),
+            (
+                sub("id = \"a\"\nurl = \"ftp://h/\""),
+                "subscription[0].url",
+                "must start with http:// or https://",
+            ),
+            (
+                sub(&format!("{ok}name = \" \"")),
+                "subscription[0].name",
+                "empty",
+            ),
+            (
+                sub(&format!("{ok}name = \"a\\nb\"")),
+                "subscription[0].name",
+                "control",
+            ),
+            (
+                sub(&format!("{ok}resume = \"query:\"")),
+                "subscription[0].resume",
+                "parameter name",
+            ),
+            (
+                sub(&format!("{ok}resume = \"sometimes\"")),
+                "subscription[0].resume",
+                "\"header\"",
+            ),
+            (
+                sub(&format!("{ok}idle_timeout = 0")),
+                "subscription[0].idle_timeout",
+                "1 to 86400",
+            ),
+            (
+                sub(&format!("{ok}idle_timeout = \"soon\"")),
+                "subscription[0].idle_timeout",
+                "auto",
+            ),
+            (
+                sub(&format!(
+                    "{ok}[subscription.headers]\n\"Bad Header\" = \"x\""
+                )),
+                "subscription[0].headers.\"Bad Header\"",
+                "header name",
+            ),
+            (
+                sub(&format!("{ok}[subscription.headers]\nX-A = \"a\\nb\"")),
+                "subscription[0].headers.X-A",
+                "newlines",
+            ),
+            (
+                sub(&format!(
+                    "{ok}[subscription.headers]\nX-A = \"1\"\nx-a = \"2\""
+                )),
+                "subscription[0].headers.x-a",
+                "duplicate header",
+            ),
+            (
+                sub(&format!("{ok}[subscription.headers]\nX-A = 5")),
+                "subscription[0].headers.X-A",
+                "string",
+            ),
+            (
+                sub(&format!("{ok}urll = \"x\"")),
+                "subscription[0].urll",
+                "unknown field",
+            ),
+            (
+                sub(&format!("{ok}enabled = \"yes\"")),
+                "subscription[0].enabled",
+                "bool",
+            ),
+            (
+                format!("{}{}", sub(ok), sub(ok)),
+                "subscription[1].id",
+                "duplicate id",
+            ),
+            (
+                "[notification]\nx = 1\n".into(),
+                "notification",
+                "unknown field",
+            ),
+            ("subscription = 3\n".into(), "subscription", "sequence"),
+        ];
+        for (text, key, reason) in cases {
+            let (k, r) = invalid(&text);
+            assert_eq!(k, key, "for {text:?}: {r}");
+            assert!(
+                r.contains(reason),
+                "for {text:?}: reason {r:?} lacks {reason:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn serde_errors_carry_line_numbers_and_syntax_errors_name_the_line() {
+        let (_, reason) =
+            invalid("\n\n[[subscription]]\nid = \"a\"\nurl = \"https://h/\"\nbogus = 1\n");
+        assert!(reason.contains("line 6"), "{reason}");
+        let (key, reason) = invalid("[[subscription]]\nid = \"a\nurl = 1\n");
+        assert!(key.starts_with("line 2"), "{key}: {reason}");
+    }
+
+    #[test]
+    fn round_trips_through_toml() {
+        let config = parse_str(FULL).unwrap();
+        let text = to_toml_string(&config).unwrap();
+        assert_eq!(parse_str(&text).unwrap(), config);
+    }
+
+    #[test]
+    fn refuses_to_write_what_would_not_load() {
+        let mut config = parse_str(FULL).unwrap();
+        config.subscriptions[1].id = SubscriptionId::new("builds");
+        assert!(
+            matches!(to_toml_string(&config), Err(Error::ConfigInvalid { key, .. }) if key == "subscription[1].id")
+        );
+
+        let mut config = parse_str(FULL).unwrap();
+        config.subscriptions[0].idle_timeout = IdleTimeout::Fixed(Duration::from_millis(1500));
+        assert!(
+            matches!(to_toml_string(&config), Err(Error::ConfigInvalid { key, .. }) if key == "subscription[0].idle_timeout")
+        );
+
+        let mut config = parse_str(FULL).unwrap();
+        config.subscriptions[0]
+            .headers
+            .push(("x-team".into(), "dev".into()));
+        assert!(to_toml_string(&config).is_err());
+
+        let mut config = parse_str(FULL).unwrap();
+        config.subscriptions[0].headers.reverse();
+        let reloaded = parse_str(&to_toml_string(&config).unwrap()).unwrap();
+        assert_eq!(reloaded.subscriptions[0].headers[0].0, "Accept-Language");
+    }
+
+    #[test]
+    fn adhoc_ids() {
+        let s = SubscriptionConfig::adhoc("https://ci.example.com/events", None).unwrap();
+        assert_eq!(s.id.as_str(), "ci-example-com-events");
+        assert_eq!(s.name, "ci-example-com-events");
+        assert!(s.enabled);
+        assert_eq!(s.resume, ResumeMode::Header);
+        assert_eq!(s.idle_timeout, IdleTimeout::Auto);
+
+        let s = SubscriptionConfig::adhoc("http://127.0.0.1:9/x", Some(" My Builds ")).unwrap();
+        assert_eq!(s.id.as_str(), "my-builds");
+        assert_eq!(s.name, "My Builds");
+
+        let s = SubscriptionConfig::adhoc("http://127.0.0.1:9/", Some("✓")).unwrap();
+        assert_eq!(s.id.as_str(), "127-0-0-1");
+
+        let err = SubscriptionConfig::adhoc("ws://h/", None).unwrap_err();
+        assert!(
+            matches!(&err, Error::ConfigInvalid { key, .. } if key == "url"),
+            "{err}"
+        );
+        let err = SubscriptionConfig::adhoc("https://h/", Some("a\u{7}")).unwrap_err();
+        assert!(
+            matches!(&err, Error::ConfigInvalid { key, .. } if key == "name"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,493 @@
+//! Config and resume state against a real file system: loading, saving, setting corrupt files
+//! aside, and failing writes that must leave the old file intact.
+
+// Helpers outside `#[test]` functions panic on purpose too: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+use sse_tray::config::{self, Config, IdleTimeout, ResumeMode, SubscriptionConfig};
+use sse_tray::paths::AppPaths;
+use sse_tray::resume_state::{ResumeStore, SubscriptionResume};
+use sse_tray::{Error, SubscriptionId};
+use std::fs;
+use std::path::Path;
+use std::time::Duration;
+use tempfile::TempDir;
+
+fn paths() -> (TempDir, AppPaths) {
+    let tmp = TempDir::new().unwrap();
+    let paths = AppPaths::under(tmp.path());
+    (tmp, paths)
+}
+
+/// File names in `dir`, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+const GOOD: &str = r#"# my subscriptions
+[[subscription]]
+id = "builds"
+name = "Builds"
+url = "https://ci.example.com/events"
+resume = "query:since"
+idle_timeout = 90
+[subscription.headers]
+X-Team = "ops"
+
+[[subscription]]
+id = "alerts"
+url = "http://127.0.0.1:8080/alerts"
+enabled = false
+resume = "none"
+
+[notifications]
+default_urgency = "normal"
+[notifications.per_subscription.builds]
+mute = true
+"#;
+
+#[test]
+fn missing_config_is_empty_and_writes_nothing() {
+    let (tmp, paths) = paths();
+    let loaded = config::load(&paths).unwrap();
+    assert_eq!(loaded.config, Config::default());
+    assert_eq!(loaded.set_aside, None);
+    assert_eq!(listing(tmp.path()), Vec::<String>::new());
+}
+
+#[test]
+fn save_then_load_round_trips() {
+    let (_tmp, paths) = paths();
+    let original = config::parse_str(GOOD).unwrap();
+    config::save(&paths, &original).unwrap();
+    let loaded = config::load(&paths).unwrap();
+    assert_eq!(loaded.set_aside, None);
+    assert_eq!(loaded.config, original);
+    assert_eq!(listing(&paths.config_dir), ["config.toml"]);
+
+    let builds = &loaded.config.subscriptions[0];
+    assert_eq!(builds.resume, ResumeMode::QueryParam("since".into()));
+    assert_eq!(
+        builds.idle_timeout,
+        IdleTimeout::Fixed(Duration::from_secs(90))
+    );
+    assert_eq!(builds.headers, [("X-Team".to_owned(), "ops".to_owned())]);
+    // The opaque table survives, nested tables included.
+    let notifications = &loaded.config.notifications;
+    assert_eq!(notifications["default_urgency"].as_str(), Some("normal"));
+    assert_eq!(
+        notifications["per_subscription"]["builds"]["mute"].as_bool(),
+        Some(true)
+    );
+
+    // An ad-hoc subscription added and saved comes back too.
+    let mut more = loaded.config;
+    more.subscriptions
+        .push(SubscriptionConfig::adhoc("https://ntfy.example/topic/sse", Some("Phone")).unwrap());
+    config::save(&paths, &more).unwrap();
+    assert_eq!(config::load(&paths).unwrap().config, more);
+}
+
+#[test]
+fn syntax_error_sets_the_file_aside_with_its_bytes() {
+    let (_tmp, paths) = paths();
+    fs::create_dir_all(&paths.config_dir).unwrap();
+    let broken = "[[subscription]]\nid = \"builds\nurl = \"https://x/\"\n";
+    fs::write(paths.config_file(), broken).unwrap();
+
+    let loaded = config::load(&paths).unwrap();
+    assert_eq!(loaded.config, Config::default());
+    let aside = loaded.set_aside.expect("set aside");
+    let name = aside.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("config.toml.corrupt-"), "{name}");
+    assert!(
+        name["config.toml.corrupt-".len()..].parse::<u64>().unwrap() > 1_600_000_000,
+        "{name}"
+    );
+    assert_eq!(aside.parent().unwrap(), paths.config_dir);
+    assert_eq!(fs::read_to_string(&aside).unwrap(), broken);
+    assert!(
+        !paths.config_file().exists(),
+        "config.toml is moved, not copied"
+    );
+    assert!(loaded.set_aside_reason.unwrap().contains("line 2"));
+
+    // Next start: no file, defaults, nothing else moved; a second corrupt file gets its own name.
+    assert_eq!(config::load(&paths).unwrap().set_aside, None);
+    fs::write(paths.config_file(), "= nonsense").unwrap();
+    let second = config::load(&paths).unwrap().set_aside.unwrap();
+    assert_ne!(second, aside);
+    assert_eq!(fs::read_to_string(&aside).unwrap(), broken);
+    assert_eq!(fs::read_to_string(&second).unwrap(), "= nonsense");
+}
+
+#[test]
+fn non_utf8_config_is_set_aside() {
+    let (_tmp, paths) = paths();
+    fs::create_dir_all(&paths.config_dir).unwrap();
+    let bytes = b"[[subscription]]\nid = \"\xff\xfe\"\n";
+    fs::write(paths.config_file(), bytes).unwrap();
+    let loaded = config::load(&paths).unwrap();
+    assert_eq!(fs::read(loaded.set_aside.unwrap()).unwrap(), bytes);
+    assert!(loaded.set_aside_reason.unwrap().contains("UTF-8"));
+    assert!(!paths.config_file().exists());
+}
+
+#[test]
+fn invalid_config_is_an_error_naming_the_key_and_stays_put() {
+    let cases = [
+        (
+            "[[subscription]]\nid = \"a\"\nurl = \"ftp://x/\"\n",
+            "subscription[0].url",
+            "http://",
+        ),
+        (
+            "[[subscription]]\nid = \"a\"\nurl = \"https://x/\"\n[[subscription]]\nid = \"b\"\nurl = \"gopher://x\"\n",
+            "subscription[1].url",
+            "must start with http:// or https://",
+        ),
+        (
+            "[[subscription]]\nid = \"a\"\nurl = \"https://x/\"\n[[subscription]]\nid = \"a\"\nurl = \"https://y/\"\n",
+            "subscription[1].id",
+            "duplicate",
+        ),
+        (
+            "[[subscription]]\nid = \"\"\nurl = \"https://x/\"\n",
+            "subscription[0].id",
+            "empty",
+        ),
+        (
+            "[[subscription]]\nid = \"a\"\nurl = \"https://x/\"\n[subscription.headers]\n\"Bad Header\" = \"1\"\n",
+            "subscription[0].headers.\"Bad Header\"",
+            "header name",
+        ),
+        (
+            "[[subscription]]\nid = \"a\"\nurl = \"https://x/\"\n[subscription.headers]\nX-Ok = \"\"\"a\nb\"\"\"\n",
+            "subscription[0].headers.X-Ok",
+            "newlines",
+        ),
+        (
+            "[[subscription]]\nid = \"a\"\nurl = \"https://x/\"\nresume = \"query:\"\n",
+            "subscription[0].resume",
+            "name",
+        ),
+        (
+            "[[subscription]]\nid = \"a\"\nurl = \"https://x/\"\nidle_timeout = 0\n",
+            "subscription[0].idle_timeout",
+            "1 to",
+        ),
+        (
+            "[[subscription]]\nid = \"a\"\nurl = \"https://x/\"\nretry = 5\n",
+            "subscription[0].retry",
+            "unknown field",
+        ),
+        ("[general]\nx = 1\n", "general", "unknown field"),
+    ];
+    for (text, want_key, want_reason) in cases {
+        let (_tmp, paths) = paths();
+        fs::create_dir_all(&paths.config_dir).unwrap();
+        fs::write(paths.config_file(), text).unwrap();
+        match config::load(&paths) {
+            Err(Error::ConfigInvalid { key, reason }) => {
+                assert_eq!(key, want_key, "{text}");
+                assert!(reason.contains(want_reason), "{text}: {reason}");
+                let shown = Error::ConfigInvalid { key, reason }.to_string();
+                assert!(shown.contains(want_key), "{shown}");
+            }
+            other => panic!("{text}: expected ConfigInvalid, got {other:?}"),
+        }
+        assert_eq!(
+            fs::read_to_string(paths.config_file()).unwrap(),
+            text,
+            "file must be untouched"
+        );
+        assert_eq!(
+            listing(&paths.config_dir),
+            ["config.toml"],
+            "nothing set aside"
+        );
+    }
+}
+
+#[test]
+fn unreadable_config_is_an_io_error_not_corruption() {
+    let (_tmp, paths) = paths();
+    fs::create_dir_all(paths.config_file()).unwrap();
+    let err = config::load(&paths).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Io {
+                action: "reading",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(paths.config_file().is_dir(), "left alone");
+}
+
+#[test]
+fn failed_save_keeps_the_old_config() {
+    let (_tmp, paths) = paths();
+    let good = config::parse_str(GOOD).unwrap();
+    config::save(&paths, &good).unwrap();
+    let before = fs::read(paths.config_file()).unwrap();
+
+    // Refused before touching the disk: the settings form produced a duplicate id.
+    let mut bad = good.clone();
+    bad.subscriptions[1].id = SubscriptionId::new("builds");
+    let err = config::save(&paths, &bad).unwrap_err();
+    assert!(
+        matches!(&err, Error::ConfigInvalid { key, .. } if key == "subscription[1].id"),
+        "{err}"
+    );
+    assert_eq!(fs::read(paths.config_file()).unwrap(), before);
+    assert_eq!(listing(&paths.config_dir), ["config.toml"]);
+
+    // An I/O failure: the config dir lies under a regular file.
+    let blocked = AppPaths::under(paths.config_file());
+    let err = config::save(&blocked, &good).unwrap_err();
+    assert!(
+        matches!(err, Error::Io { .. }) && err.is_retryable(),
+        "{err}"
+    );
+    assert_eq!(fs::read(paths.config_file()).unwrap(), before);
+}
+
+fn id(s: &str) -> SubscriptionId {
+    SubscriptionId::new(s)
+}
+
+#[test]
+fn state_round_trips() {
+    let (_tmp, paths) = paths();
+    let (mut store, aside) = ResumeStore::open(paths.state_file()).unwrap();
+    assert!(aside.is_none());
+    assert!(store.get(&id("builds")).is_none());
+    store.update(&id("builds"), |r| {
+        r.last_event_id = Some("evt-42".into());
+        r.server_retry_ms = Some(2500);
+        r.last_connected_at = Some(1_700_000_000_123);
+    });
+    store.update(&id("alerts"), |r| {
+        r.last_error_at = Some(1_700_000_000_999);
+        r.last_error = Some("HTTP 503: \"busy\"\nretry later".into());
+    });
+    assert!(store.is_dirty());
+    store.flush().unwrap(); // creates the missing config dir
+    assert!(!store.is_dirty());
+    assert_eq!(listing(&paths.config_dir), ["state.json"]);
+
+    let (reopened, aside) = ResumeStore::open(paths.state_file()).unwrap();
+    assert!(aside.is_none());
+    assert!(!reopened.is_dirty());
+    assert_eq!(
+        reopened.get(&id("builds")),
+        Some(&SubscriptionResume {
+            last_event_id: Some("evt-42".into()),
+            server_retry_ms: Some(2500),
+            last_connected_at: Some(1_700_000_000_123),
+            last_error_at: None,
+            last_error: None,
+        })
+    );
+    assert_eq!(
+        reopened.get(&id("alerts")).unwrap().last_error.as_deref(),
+        Some("HTTP 503: \"busy\"\nretry later")
+    );
+
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(paths.state_file()).unwrap()).unwrap();
+    assert_eq!(json["version"], 1);
+    assert_eq!(json["subscriptions"]["builds"]["last_event_id"], "evt-42");
+
+    // Removing a deleted subscription persists too.
+    let (mut store, _) = ResumeStore::open(paths.state_file()).unwrap();
+    store.remove(&id("alerts"));
+    store.flush().unwrap();
+    let (reopened, _) = ResumeStore::open(paths.state_file()).unwrap();
+    assert!(reopened.get(&id("alerts")).is_none());
+    assert!(reopened.get(&id("builds")).is_some());
+}
+
+#[test]
+fn corrupt_state_is_set_aside_never_overwritten() {
+    for bad in [
+        &b"{\"version\": 1, \"subscriptions\": {"[..],
+        b"\x00\xff garbage",
+        b"[1, 2, 3]",
+        b"",
+    ] {
+        let (_tmp, paths) = paths();
+        fs::create_dir_all(&paths.config_dir).unwrap();
+        fs::write(paths.state_file(), bad).unwrap();
+
+        let (mut store, aside) = ResumeStore::open(paths.state_file()).unwrap();
+        let aside = aside.expect("set aside");
+        assert!(
+            aside
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("state.json.corrupt-"),
+            "{}",
+            aside.display()
+        );
+        assert_eq!(fs::read(&aside).unwrap(), bad);
+        assert!(!paths.state_file().exists());
+        assert!(store.get(&id("builds")).is_none());
+
+        store.update(&id("builds"), |r| r.last_event_id = Some("1".into()));
+        store.flush().unwrap();
+        assert_eq!(
+            fs::read(&aside).unwrap(),
+            bad,
+            "the corrupt copy survives the next flush"
+        );
+        assert_eq!(listing(&paths.config_dir).len(), 2);
+    }
+}
+
+#[test]
+fn unknown_state_fields_are_ignored() {
+    let (_tmp, paths) = paths();
+    fs::create_dir_all(&paths.config_dir).unwrap();
+    let newer = r#"{
+        "version": 7,
+        "written_by": "sse-tray 9.0",
+        "subscriptions": {
+            "builds": {"last_event_id": "abc", "server_retry_ms": 100, "cursor": {"shard": 3}},
+            "empty": {}
+        }
+    }"#;
+    fs::write(paths.state_file(), newer).unwrap();
+    let (store, aside) = ResumeStore::open(paths.state_file()).unwrap();
+    assert!(aside.is_none());
+    assert_eq!(
+        store.get(&id("builds")).unwrap().last_event_id.as_deref(),
+        Some("abc")
+    );
+    assert_eq!(store.get(&id("builds")).unwrap().server_retry_ms, Some(100));
+    assert_eq!(
+        store.get(&id("empty")),
+        Some(&SubscriptionResume::default())
+    );
+    assert!(!store.is_dirty());
+    assert_eq!(
+        fs::read_to_string(paths.state_file()).unwrap(),
+        newer,
+        "reading never rewrites"
+    );
+}
+
+#[test]
+fn failed_flush_stays_dirty_keeps_old_file_and_retries() {
+    let (_tmp, paths) = paths();
+    let (mut store, _) = ResumeStore::open(paths.state_file()).unwrap();
+    store.update(&id("builds"), |r| r.last_event_id = Some("1".into()));
+    store.flush().unwrap();
+    let old = fs::read(paths.state_file()).unwrap();
+
+    // The target turns into a (non-empty) directory: the rename over it fails.
+    fs::remove_file(paths.state_file()).unwrap();
+    fs::create_dir(paths.state_file()).unwrap();
+    fs::write(paths.state_file().join("keep"), &old).unwrap();
+    store.update(&id("builds"), |r| r.last_event_id = Some("2".into()));
+    let err = store.flush().unwrap_err();
+    assert!(matches!(err, Error::Io { .. }), "{err}");
+    assert!(err.is_retryable());
+    assert!(store.is_dirty());
+    assert_eq!(fs::read(paths.state_file().join("keep")).unwrap(), old);
+    assert_eq!(
+        listing(&paths.config_dir),
+        ["state.json"],
+        "no temp file left behind"
+    );
+
+    // The obstacle goes away: the same store writes its pending state.
+    fs::remove_dir_all(paths.state_file()).unwrap();
+    store.flush().unwrap();
+    assert!(!store.is_dirty());
+    let (reopened, _) = ResumeStore::open(paths.state_file()).unwrap();
+    assert_eq!(
+        reopened
+            .get(&id("builds"))
+            .unwrap()
+            .last_event_id
+            .as_deref(),
+        Some("2")
+    );
+
+    // A config dir that cannot be created (a regular file took its name) fails the same way.
+    let dir = paths.config_dir.join("elsewhere");
+    let (mut blocked, _) = ResumeStore::open(dir.join("state.json")).unwrap();
+    fs::write(&dir, b"").unwrap();
+    blocked.update(&id("x"), |r| r.server_retry_ms = Some(1));
+    let err = blocked.flush().unwrap_err();
+    assert!(
+        matches!(err, Error::Io { .. }) && err.is_retryable(),
+        "{err}"
+    );
+    assert!(blocked.is_dirty());
+}
+
+/// Child half of [`killed_writer_never_leaves_a_torn_state_file`]: flushes forever.
+#[test]
+#[ignore = "run by killed_writer_never_leaves_a_torn_state_file"]
+fn state_writer_child() {
+    let Some(path) = std::env::var_os("SSE_TRAY_TEST_STATE_WRITER") else {
+        return;
+    };
+    let (mut store, _) = ResumeStore::open(path).unwrap();
+    for n in 0u64.. {
+        for s in 0..20 {
+            store.update(&id(&format!("sub-{s}")), |r| {
+                r.last_event_id = Some(format!("{n}-{}", "x".repeat(200)));
+                r.last_connected_at = Some(i64::try_from(n).unwrap());
+            });
+        }
+        store.flush().unwrap();
+    }
+}
+
+/// A process killed (SIGKILL) in the middle of flushing leaves either the old or the new state,
+/// never a torn file — checked against a real child process, several times.
+#[test]
+fn killed_writer_never_leaves_a_torn_state_file() {
+    let (_tmp, paths) = paths();
+    for round in 0..5 {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "state_writer_child",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("SSE_TRAY_TEST_STATE_WRITER", paths.state_file())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Let it get going, then kill it wherever it is.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !paths.state_file().exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(20 + 13 * round));
+        child.kill().unwrap();
+        child.wait().unwrap();
+
+        let (store, aside) = ResumeStore::open(paths.state_file()).unwrap();
+        assert!(aside.is_none(), "round {round}: state was torn");
+        assert_eq!(store.iter().count(), 20, "round {round}");
+    }
+    // Opening cleared the temp files the killed writers left behind.
+    assert_eq!(listing(&paths.config_dir), ["state.json"]);
+}
