@@ -1,0 +1,193 @@
+//! The single writer: turns reports into history rows and resume state, in that order.
+//!
+//! Invariant 1 of the design lives here: an event's id becomes the saved resume point only after
+//! the transaction holding the event has committed, so a crash at any instant resumes from a point
+//! whose events are all in history, and the replayed remainder is deduplicated by the store. The
+//! resume file is written at most once per `flush_interval` during a burst and at once when the
+//! stream goes quiet, pauses or stops. Runs on a blocking thread because SQLite calls block.
+
+use super::report::{ConnectionState, Report, ReportBody, StopReason};
+use crate::event::{ReceivedEvent, SubscriptionId, now_unix_ms};
+use crate::history::{EventKey, HistoryStore, InsertOutcome, Retention};
+use crate::resume_state::ResumeStore;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Reports gathered into one transaction at most.
+const MAX_REPORTS_PER_DRAIN: usize = 64;
+
+/// What the owner of the engine (the CLI, the app, a test) hears about.
+pub trait EngineSink: Send + 'static {
+    /// A new event was stored (never called for a duplicate).
+    fn event_stored(&mut self, key: EventKey, event: &ReceivedEvent);
+    /// A subscription's connection state changed.
+    fn state_changed(&mut self, _subscription: &SubscriptionId, _state: &ConnectionState) {}
+    /// A heartbeat comment arrived.
+    fn heartbeat(&mut self, _subscription: &SubscriptionId) {}
+    /// Storing failed; the dispatcher keeps the events and tries again.
+    fn storage_failed(&mut self, _error: &crate::Error) {}
+}
+
+/// Settings of the writer.
+#[derive(Clone, Debug)]
+pub struct DispatcherSettings {
+    /// Longest time resume state may lag behind history during a burst.
+    pub flush_interval: Duration,
+    /// History retention, applied a little after each batch.
+    pub retention: Retention,
+}
+
+pub(crate) struct Dispatcher {
+    pub(crate) history: HistoryStore,
+    pub(crate) resume: ResumeStore,
+    pub(crate) sink: Box<dyn EngineSink>,
+    pub(crate) settings: DispatcherSettings,
+}
+
+impl Dispatcher {
+    /// Consumes reports until every sender is gone, then flushes.
+    pub(crate) fn run(mut self, mut reports: mpsc::Receiver<Report>) {
+        let mut pending: Vec<ReceivedEvent> = Vec::new();
+        let mut last_flush = Instant::now();
+        loop {
+            let first = match reports.try_recv() {
+                Ok(report) => report,
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    self.flush_resume();
+                    self.idle_work(&reports);
+                    last_flush = Instant::now();
+                    match reports.blocking_recv() {
+                        Some(report) => report,
+                        None => break,
+                    }
+                }
+                Err(mpsc::error::TryRecvError::Disconnected) => break,
+            };
+            let mut next = Some(first);
+            let mut drained = 0;
+            while let Some(report) = next.take() {
+                drained += 1;
+                match report.body {
+                    ReportBody::Events(events) => pending.extend(events),
+                    body => {
+                        self.store(&mut pending, false);
+                        self.handle_other(&report.subscription, body);
+                    }
+                }
+                if drained < MAX_REPORTS_PER_DRAIN {
+                    next = reports.try_recv().ok();
+                }
+            }
+            self.store(&mut pending, false);
+            if self.resume.is_dirty() && last_flush.elapsed() >= self.settings.flush_interval {
+                self.flush_resume();
+                last_flush = Instant::now();
+            }
+        }
+        self.store(&mut pending, true);
+        self.flush_resume();
+    }
+
+    /// Commits `events` to history, then advances resume points. Retries while storage fails,
+    /// holding the events (the bounded channel then slows the readers down), except at shutdown
+    /// where unstored events are left for the server to replay on the next start.
+    fn store(&mut self, events: &mut Vec<ReceivedEvent>, shutting_down: bool) {
+        if events.is_empty() {
+            return;
+        }
+        let mut wait = Duration::from_millis(100);
+        let outcomes = loop {
+            match self.history.insert_batch(events) {
+                Ok(outcomes) => break outcomes,
+                Err(error) => {
+                    tracing::error!("storing {} events failed: {error}", events.len());
+                    self.sink.storage_failed(&error);
+                    if shutting_down || !error.is_retryable() {
+                        events.clear();
+                        return;
+                    }
+                    std::thread::sleep(wait);
+                    wait = (wait * 2).min(Duration::from_secs(10));
+                }
+            }
+        };
+        for (event, outcome) in events.iter().zip(&outcomes) {
+            if let InsertOutcome::Inserted(key) = outcome {
+                self.sink.event_stored(*key, event);
+            }
+        }
+        // Only now, with the transaction committed, may the resume points move.
+        let mut advanced: Vec<&SubscriptionId> = Vec::new();
+        for event in events.iter().rev() {
+            if let Some(id) = &event.id {
+                if !advanced.contains(&&event.subscription) {
+                    advanced.push(&event.subscription);
+                    self.resume.update(&event.subscription, |state| state.last_event_id = Some(id.clone()));
+                }
+            }
+        }
+        let budget = events.len() * 2;
+        if let Err(error) = self.history.apply_retention(&self.settings.retention, now_unix_ms(), budget) {
+            tracing::warn!("history retention failed: {error}");
+        }
+        events.clear();
+    }
+
+    fn handle_other(&mut self, subscription: &SubscriptionId, body: ReportBody) {
+        match body {
+            ReportBody::Events(_) => unreachable!("events are batched by the caller"),
+            ReportBody::Heartbeat => self.sink.heartbeat(subscription),
+            ReportBody::ServerRetry(millis) => {
+                self.resume.update(subscription, |state| state.server_retry_ms = Some(millis));
+            }
+            ReportBody::State(state) => {
+                let now = now_unix_ms();
+                match &state {
+                    ConnectionState::Connected { .. } => {
+                        self.resume.update(subscription, |s| s.last_connected_at = Some(now));
+                    }
+                    ConnectionState::Reconnecting { reason, .. } => {
+                        let message = reason.to_string();
+                        self.resume.update(subscription, |s| {
+                            s.last_error_at = Some(now);
+                            s.last_error = Some(message);
+                        });
+                    }
+                    ConnectionState::Stopped { reason } if *reason != StopReason::Shutdown => {
+                        let message = reason.to_string();
+                        self.resume.update(subscription, |s| {
+                            s.last_error_at = Some(now);
+                            s.last_error = Some(message);
+                        });
+                    }
+                    ConnectionState::Paused | ConnectionState::Stopped { .. } => self.flush_resume(),
+                    ConnectionState::Connecting { .. } => {}
+                }
+                self.sink.state_changed(subscription, &state);
+            }
+        }
+    }
+
+    fn flush_resume(&mut self) {
+        if self.resume.is_dirty() {
+            if let Err(error) = self.resume.flush() {
+                tracing::error!("saving resume state failed (will retry): {error}");
+                self.sink.storage_failed(&error);
+            }
+        }
+    }
+
+    /// Catches the search index up while nothing else is waiting.
+    fn idle_work(&mut self, reports: &mpsc::Receiver<Report>) {
+        while reports.is_empty() {
+            match self.history.sync_search_index(20_000) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!("search index update failed: {error}");
+                    break;
+                }
+            }
+        }
+    }
+}

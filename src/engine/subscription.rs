@@ -1,0 +1,464 @@
+//! The supervisor of one subscription: connect, read, notice death, wait politely, reconnect.
+//!
+//! Each connection is a fresh `eventsource-client` stream with its own reconnect logic turned
+//! off: this task owns the decisions the crate cannot make for us (status codes that mean "stop",
+//! `Retry-After`, silence as a failure, resuming by query parameter, pausing, waking from sleep),
+//! and reports every step over one typed channel.
+
+use super::backoff::Backoff;
+use super::http_verdict::{Verdict, is_event_stream, verdict_for_status};
+use super::idle::IdleTracker;
+use super::report::{ConnectionState, Failure, Report, ReportBody, StopReason};
+use super::suspend::WakeSignal;
+use super::transport::{BaseTransport, ConnectionStats, GuardedTransport};
+use super::{EngineOptions, RunMode};
+use crate::config::{IdleTimeout, ResumeMode, SubscriptionConfig};
+use crate::event::{ReceivedEvent, SubscriptionId, now_unix_ms};
+use eventsource_client::{Client, ClientBuilder, ReconnectOptions, SSE};
+use futures::{FutureExt, StreamExt};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// How many ready events are gathered into one report before it is sent.
+const MAX_EVENTS_PER_REPORT: usize = 256;
+
+/// Everything a subscription task needs from its owner.
+pub struct SubscriptionContext {
+    /// The shared HTTP transport.
+    pub transport: BaseTransport,
+    /// Engine-wide tunables.
+    pub options: EngineOptions,
+    /// Where reports go.
+    pub reports: mpsc::Sender<Report>,
+    /// Fires when the task must end.
+    pub cancel: CancellationToken,
+    /// Pause / resume.
+    pub run_mode: watch::Receiver<RunMode>,
+    /// Computer resumed from sleep.
+    pub wake: WakeSignal,
+}
+
+/// Where a subscription starts from, as recorded on disk.
+#[derive(Clone, Debug, Default)]
+pub struct StartPoint {
+    /// The last event id stored in history.
+    pub last_event_id: Option<String>,
+    /// The server's last announced `retry:` in milliseconds.
+    pub server_retry_ms: Option<u64>,
+}
+
+/// How one connection ended.
+enum Outcome {
+    Cancelled,
+    Paused,
+    Stop(StopReason),
+    Retry { failure: Failure, verdict: Verdict, connected_for: Option<Duration> },
+}
+
+/// Runs one subscription until it is cancelled or stops for good; returns why it stopped.
+pub async fn run_subscription(
+    spec: SubscriptionConfig,
+    start: StartPoint,
+    mut ctx: SubscriptionContext,
+) -> StopReason {
+    let mut task = Supervisor {
+        backoff: Backoff::new(ctx.options.backoff),
+        idle: IdleTracker::new(ctx.options.idle, fixed_timeout(&spec.idle_timeout)),
+        last_id: start.last_event_id.filter(|id| !id.is_empty()),
+        spec,
+    };
+    if let Some(retry) = start.server_retry_ms {
+        task.backoff.set_server_retry(retry);
+    }
+    let reason = task.run(&mut ctx).await;
+    // The dispatcher may already be gone at shutdown; nothing is left to tell then.
+    let _ = ctx
+        .reports
+        .send(Report {
+            subscription: task.spec.id.clone(),
+            body: ReportBody::State(ConnectionState::Stopped { reason: reason.clone() }),
+        })
+        .await;
+    reason
+}
+
+struct Supervisor {
+    spec: SubscriptionConfig,
+    backoff: Backoff,
+    idle: IdleTracker,
+    last_id: Option<String>,
+}
+
+impl Supervisor {
+    async fn run(&mut self, ctx: &mut SubscriptionContext) -> StopReason {
+        loop {
+            if *ctx.run_mode.borrow_and_update() == RunMode::Paused {
+                self.state(ctx, ConnectionState::Paused).await;
+                if !wait_until_running(ctx).await {
+                    return StopReason::Shutdown;
+                }
+            }
+            ctx.wake.borrow_and_update();
+            self.state(ctx, ConnectionState::Connecting { attempt: self.backoff.attempt() }).await;
+            let (failure, delay) = match self.connect_once(ctx).await {
+                Outcome::Cancelled => return StopReason::Shutdown,
+                Outcome::Stop(reason) => return reason,
+                Outcome::Paused => continue,
+                Outcome::Retry { failure, verdict, connected_for } => {
+                    if let Some(lasted) = connected_for {
+                        self.backoff.connection_ended(lasted);
+                    }
+                    let jitter = rand::random::<f64>();
+                    let delay = match verdict {
+                        Verdict::Stop(reason) => return reason,
+                        Verdict::Backoff => self.backoff.next_delay(jitter),
+                        Verdict::Slowest => self.backoff.slowest_delay(jitter),
+                        Verdict::After(wait) => self.backoff.dictated_delay(wait),
+                    };
+                    (failure, delay)
+                }
+            };
+            tracing::info!(subscription = %self.spec.id, "{failure}; reconnecting in {delay:?}");
+            let at = now_unix_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+            let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+            self.state(ctx, ConnectionState::Reconnecting { reason: failure, delay_ms, at }).await;
+            tokio::select! {
+                () = ctx.cancel.cancelled() => return StopReason::Shutdown,
+                () = tokio::time::sleep(delay) => {}
+                () = next_change(&mut ctx.run_mode) => {}
+                () = next_change(&mut ctx.wake) => {}
+            }
+        }
+    }
+
+    async fn state(&self, ctx: &SubscriptionContext, state: ConnectionState) {
+        self.report(ctx, ReportBody::State(state)).await;
+    }
+
+    async fn report(&self, ctx: &SubscriptionContext, body: ReportBody) {
+        let _ = ctx.reports.send(Report { subscription: self.spec.id.clone(), body }).await;
+    }
+
+    /// The request URL: the configured one, plus the resume parameter when resuming by query.
+    fn request_url(&self) -> String {
+        match (&self.spec.resume, &self.last_id) {
+            (ResumeMode::QueryParam(param), Some(id)) => with_query_param(&self.spec.url, param, id),
+            _ => self.spec.url.clone(),
+        }
+    }
+
+    fn build_client(&self, transport: GuardedTransport) -> Result<impl Client + use<>, StopReason> {
+        let invalid = |err: eventsource_client::Error| StopReason::InvalidRequest { message: err.to_string() };
+        let mut builder = ClientBuilder::for_url(&self.request_url()).map_err(invalid)?;
+        for (name, value) in &self.spec.headers {
+            builder = builder.header(name, value).map_err(invalid)?;
+        }
+        if let (ResumeMode::Header, Some(id)) = (&self.spec.resume, &self.last_id) {
+            if http::HeaderValue::from_str(id).is_ok() {
+                builder = builder.last_event_id(id.clone());
+            } else {
+                tracing::warn!(subscription = %self.spec.id, "last event id cannot be sent as a header; resuming without it");
+            }
+        }
+        Ok(builder
+            .reconnect(ReconnectOptions::reconnect(false).retry_initial(false).build())
+            .redirect_limit(10)
+            .build_with_transport(transport))
+    }
+
+    async fn connect_once(&mut self, ctx: &mut SubscriptionContext) -> Outcome {
+        let stats = Arc::new(ConnectionStats::new());
+        let transport = GuardedTransport::new(ctx.transport.clone(), ctx.options.limits, stats.clone());
+        let client = match self.build_client(transport) {
+            Ok(client) => client,
+            Err(reason) => return Outcome::Stop(reason),
+        };
+        let mut stream = client.stream();
+        let mut reader = ConnectionReader {
+            subscription: self.spec.id.clone(),
+            connected_at: None,
+            last_arrival: Instant::now(),
+            previous_raw_id: None,
+            batch: Vec::new(),
+        };
+        let idle_sleep = tokio::time::sleep(self.idle.timeout());
+        tokio::pin!(idle_sleep);
+        let outcome = loop {
+            let step = tokio::select! {
+                biased;
+                () = ctx.cancel.cancelled() => Some(Outcome::Cancelled),
+                () = next_change(&mut ctx.run_mode) => {
+                    (*ctx.run_mode.borrow() == RunMode::Paused).then_some(Outcome::Paused)
+                }
+                () = next_change(&mut ctx.wake) => {
+                    let seconds = ctx.wake.borrow().1;
+                    Some(Outcome::Retry {
+                        failure: Failure::Suspended { seconds },
+                        verdict: Verdict::After(Duration::ZERO),
+                        connected_for: None,
+                    })
+                }
+                item = stream.next() => {
+                    let mut step = self.handle(item, &mut reader, ctx).await;
+                    while step.is_none() && reader.batch.len() < MAX_EVENTS_PER_REPORT {
+                        match stream.next().now_or_never() {
+                            Some(item) => step = self.handle(item, &mut reader, ctx).await,
+                            None => break,
+                        }
+                    }
+                    self.flush(&mut reader, &stats, ctx).await;
+                    step
+                }
+                () = &mut idle_sleep => {
+                    let timeout = self.idle.timeout();
+                    let silent_since = stats.last_activity();
+                    if silent_since.elapsed() >= timeout {
+                        Some(Outcome::Retry {
+                            failure: Failure::Silent { after_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX) },
+                            verdict: Verdict::After(Duration::ZERO),
+                            connected_for: reader.connected_at.map(|at| at.elapsed()),
+                        })
+                    } else {
+                        idle_sleep.as_mut().reset(silent_since + timeout);
+                        None
+                    }
+                }
+            };
+            if let Some(outcome) = step {
+                break outcome;
+            }
+        };
+        self.flush(&mut reader, &stats, ctx).await;
+        outcome
+    }
+
+    /// Sends gathered events and any `retry:` the guard noticed.
+    async fn flush(&mut self, reader: &mut ConnectionReader, stats: &ConnectionStats, ctx: &SubscriptionContext) {
+        if !reader.batch.is_empty() {
+            let events = std::mem::take(&mut reader.batch);
+            self.report(ctx, ReportBody::Events(events)).await;
+        }
+        if let Some(retry) = stats.take_retry() {
+            self.server_retry(retry, ctx).await;
+        }
+    }
+
+    async fn server_retry(&mut self, millis: u64, ctx: &SubscriptionContext) {
+        if self.backoff.server_retry() != Some(Duration::from_millis(millis)) {
+            self.backoff.set_server_retry(millis);
+            self.report(ctx, ReportBody::ServerRetry(millis)).await;
+        }
+    }
+
+    /// Handles one stream item; `Some` ends the connection.
+    async fn handle(
+        &mut self,
+        item: Option<eventsource_client::Result<SSE>>,
+        reader: &mut ConnectionReader,
+        ctx: &SubscriptionContext,
+    ) -> Option<Outcome> {
+        let connected_for = reader.connected_at.map(|at| at.elapsed());
+        let retry = |failure| Some(Outcome::Retry { failure, verdict: Verdict::Backoff, connected_for });
+        match item {
+            None => retry(Failure::Closed),
+            Some(Ok(SSE::Connected(details))) => {
+                let response = details.response();
+                if response.status() == 204 {
+                    return Some(Outcome::Stop(StopReason::NoContent));
+                }
+                let content_type = response.get_header_value("content-type").ok().flatten().unwrap_or("");
+                if !is_event_stream(content_type) {
+                    return retry(Failure::NotEventStream { content_type: printable(content_type) });
+                }
+                reader.connected_at = Some(Instant::now());
+                reader.last_arrival = Instant::now();
+                self.state(ctx, ConnectionState::Connected { since: now_unix_ms() }).await;
+                None
+            }
+            Some(Ok(SSE::Comment(_))) => {
+                self.idle.heartbeat();
+                self.idle.gap(reader.arrived());
+                self.report(ctx, ReportBody::Heartbeat).await;
+                None
+            }
+            Some(Ok(SSE::Event(event))) => {
+                self.idle.gap(reader.arrived());
+                if let Some(retry) = event.retry {
+                    self.server_retry(retry, ctx).await;
+                }
+                let id = reader.own_id(event.id.as_deref());
+                if let Some(raw) = &event.id {
+                    self.last_id = (!raw.is_empty()).then(|| raw.clone());
+                }
+                reader.previous_raw_id = event.id;
+                reader.batch.push(ReceivedEvent {
+                    subscription: reader.subscription.clone(),
+                    id,
+                    event_type: event.event_type,
+                    data: event.data,
+                    received_at: now_unix_ms(),
+                });
+                None
+            }
+            Some(Err(error)) => Some(self.classify_error(error, connected_for)),
+        }
+    }
+
+    fn classify_error(&self, error: eventsource_client::Error, connected_for: Option<Duration>) -> Outcome {
+        use eventsource_client::Error as E;
+        let retry = |failure| Outcome::Retry { failure, verdict: Verdict::Backoff, connected_for };
+        match error {
+            E::UnexpectedResponse(response, _body) => {
+                let status = response.status();
+                let retry_after = response.get_header_value("retry-after").ok().flatten();
+                match verdict_for_status(status, retry_after, SystemTime::now()) {
+                    Verdict::Stop(reason) => Outcome::Stop(reason),
+                    verdict => Outcome::Retry { failure: Failure::HttpStatus { status }, verdict, connected_for },
+                }
+            }
+            E::Transport(err) => match err.inner().downcast_ref::<super::wire_guard::WireViolation>() {
+                Some(violation) => retry(Failure::Malformed { message: violation.to_string() }),
+                None => retry(Failure::Transport { message: error_chain(&err) }),
+            },
+            E::TimedOut => retry(Failure::Transport { message: "timed out".into() }),
+            E::Eof | E::UnexpectedEof => retry(Failure::Closed),
+            E::InvalidLine(line) => retry(Failure::Malformed { message: printable(&line) }),
+            E::InvalidEvent => retry(Failure::Malformed { message: "an event with no usable field".into() }),
+            E::InvalidParameter(err) => Outcome::Stop(StopReason::InvalidRequest { message: err.to_string() }),
+            other => retry(Failure::Transport { message: other.to_string() }),
+        }
+    }
+}
+
+/// Per-connection reading state.
+struct ConnectionReader {
+    subscription: SubscriptionId,
+    connected_at: Option<Instant>,
+    last_arrival: Instant,
+    /// The parser carries the last `id:` forward into events that have none (as the spec's
+    /// `lastEventId` does), so an unchanged id means "this event had no id of its own".
+    previous_raw_id: Option<String>,
+    batch: Vec<ReceivedEvent>,
+}
+
+impl ConnectionReader {
+    /// Records an arrival and returns the silence before it.
+    fn arrived(&mut self) -> Duration {
+        let now = Instant::now();
+        let gap = now - self.last_arrival;
+        self.last_arrival = now;
+        gap
+    }
+
+    /// The event's own id: `None` when it had no `id:` field (or an empty one).
+    fn own_id(&self, raw: Option<&str>) -> Option<String> {
+        match raw {
+            Some(id) if !id.is_empty() && raw != self.previous_raw_id.as_deref() => Some(id.to_owned()),
+            _ => None,
+        }
+    }
+}
+
+/// The configured timeout, or `None` for automatic.
+fn fixed_timeout(setting: &IdleTimeout) -> Option<Duration> {
+    match setting {
+        IdleTimeout::Auto => None,
+        IdleTimeout::Fixed(timeout) => Some(*timeout),
+    }
+}
+
+/// Waits for a change; a closed channel never changes again (instead of resolving at once and
+/// turning a `select!` into a busy loop).
+async fn next_change<T>(rx: &mut watch::Receiver<T>) {
+    if rx.changed().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Waits while paused; false if cancelled meanwhile.
+async fn wait_until_running(ctx: &mut SubscriptionContext) -> bool {
+    loop {
+        if *ctx.run_mode.borrow_and_update() == RunMode::Running {
+            return true;
+        }
+        tokio::select! {
+            () = ctx.cancel.cancelled() => return false,
+            changed = ctx.run_mode.changed() => if changed.is_err() { return false },
+        }
+    }
+}
+
+/// `url` with `param=value` set (replacing an existing value of that parameter).
+pub fn with_query_param(url: &str, param: &str, value: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            let kept: Vec<(String, String)> = parsed
+                .query_pairs()
+                .filter(|(name, _)| name != param)
+                .map(|(n, v)| (n.into_owned(), v.into_owned()))
+                .collect();
+            parsed.query_pairs_mut().clear().extend_pairs(kept).append_pair(param, value);
+            parsed.into()
+        }
+        Err(_) => url.to_owned(),
+    }
+}
+
+/// An error with its sources, e.g. "transport error: client error (Connect): connection refused".
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Server-provided text made safe for a one-line diagnostic: control characters replaced,
+/// length bounded.
+fn printable(text: &str) -> String {
+    let mut out: String = text.chars().take(200).map(|c| if c.is_control() { '�' } else { c }).collect();
+    if text.chars().count() > 200 {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_param_is_added_or_replaced() {
+        assert_eq!(with_query_param("http://h/e", "since", "a b"), "http://h/e?since=a+b");
+        assert_eq!(
+            with_query_param("http://h/e?topic=x&since=1", "since", "2"),
+            "http://h/e?topic=x&since=2"
+        );
+    }
+
+    #[test]
+    fn carried_forward_ids_are_not_the_events_own() {
+        let mut reader = ConnectionReader {
+            subscription: SubscriptionId::new("s"),
+            connected_at: None,
+            last_arrival: Instant::now(),
+            previous_raw_id: None,
+            batch: Vec::new(),
+        };
+        assert_eq!(reader.own_id(Some("5")), Some("5".into()));
+        reader.previous_raw_id = Some("5".into());
+        assert_eq!(reader.own_id(Some("5")), None);
+        assert_eq!(reader.own_id(Some("6")), Some("6".into()));
+        assert_eq!(reader.own_id(Some("")), None);
+        assert_eq!(reader.own_id(None), None);
+    }
+}
