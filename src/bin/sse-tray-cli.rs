@@ -1,0 +1,346 @@
+//! `sse-tray-cli`: the whole pipeline without a GUI — for servers, scripts, debugging a stream,
+//! and the tests that kill it mid-burst. It stores history and resume state exactly as the app
+//! does; stdout carries one JSON line per newly stored event, stderr carries states and errors.
+
+use clap::{Args, Parser, Subcommand};
+use sse_tray::config::{self, IdleTimeout, ResumeMode, SubscriptionConfig};
+use sse_tray::engine::{ConnectionState, Engine, EngineOptions, EngineSink, StopReason};
+use sse_tray::history::{EventKey, HistoryQuery, HistoryStore};
+use sse_tray::paths::AppPaths;
+use sse_tray::resume_state::ResumeStore;
+use sse_tray::{ReceivedEvent, SubscriptionId};
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "sse-tray-cli", version, about = "Headless SSE Tray: subscribe, store, resume")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Subscribe to a URL, or to every enabled subscription in config.toml when no URL is given.
+    Listen(ListenArgs),
+    /// Print stored events, newest first.
+    History(HistoryArgs),
+    /// Print the resume state of every subscription.
+    State,
+}
+
+#[derive(Args)]
+struct ListenArgs {
+    /// The SSE endpoint (http or https).
+    url: Option<String>,
+    /// A name for the ad-hoc subscription (its id is derived from it).
+    #[arg(long)]
+    name: Option<String>,
+    /// Extra request header, `Name: value` (repeatable).
+    #[arg(long = "header", value_name = "'K: V'")]
+    headers: Vec<String>,
+    /// How to resume: `header` (Last-Event-ID), `query:<param>`, or `none`.
+    #[arg(long, default_value = "header")]
+    resume: String,
+    /// Seconds of silence after which the connection is presumed dead (default: automatic).
+    #[arg(long, value_name = "SECS")]
+    idle_timeout: Option<u64>,
+}
+
+#[derive(Args)]
+struct HistoryArgs {
+    /// Only this subscription id.
+    #[arg(long)]
+    subscription: Option<String>,
+    /// Full-text search.
+    #[arg(long)]
+    search: Option<String>,
+    /// Only this event type.
+    #[arg(long = "type")]
+    event_type: Option<String>,
+    /// Only unread events.
+    #[arg(long)]
+    unread: bool,
+    /// At most this many events.
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+    /// One JSON object per line instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let result = AppPaths::resolve().and_then(|paths| match cli.command {
+        Command::Listen(args) => listen(&paths, args),
+        Command::History(args) => history(&paths, &args),
+        Command::State => state(&paths),
+    });
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn adhoc_subscription(args: &ListenArgs, url: &str) -> sse_tray::Result<SubscriptionConfig> {
+    let invalid = |key: &str, reason: String| sse_tray::Error::ConfigInvalid { key: key.into(), reason };
+    let mut spec = SubscriptionConfig::adhoc(url, args.name.as_deref())?;
+    for header in &args.headers {
+        let (name, value) = header
+            .split_once(':')
+            .ok_or_else(|| invalid("--header", format!("`{header}` is not `Name: value`")))?;
+        spec.headers.push((name.trim().to_owned(), value.trim().to_owned()));
+    }
+    spec.resume = args.resume.parse::<ResumeMode>().map_err(|reason| invalid("--resume", reason.to_string()))?;
+    if let Some(seconds) = args.idle_timeout {
+        if seconds == 0 {
+            return Err(invalid("--idle-timeout", "must be at least 1 second".into()));
+        }
+        spec.idle_timeout = IdleTimeout::Fixed(Duration::from_secs(seconds));
+    }
+    // Validate the assembled entry exactly as config.toml entries are validated.
+    let text = config::to_toml_string(&config::Config { subscriptions: vec![spec], ..Default::default() })?;
+    let mut parsed = config::parse_str(&text)?;
+    Ok(parsed.subscriptions.remove(0))
+}
+
+fn listen(paths: &AppPaths, args: ListenArgs) -> sse_tray::Result<ExitCode> {
+    let subscriptions = match &args.url {
+        Some(url) => vec![adhoc_subscription(&args, url)?],
+        None => {
+            let loaded = config::load(paths)?;
+            if let Some(aside) = &loaded.set_aside {
+                eprintln!("warning: config.toml was unreadable and was moved to {}", aside.display());
+            }
+            let enabled: Vec<_> = loaded.config.subscriptions.into_iter().filter(|s| s.enabled).collect();
+            if enabled.is_empty() {
+                eprintln!(
+                    "nothing to listen to: pass a URL, or add a [[subscription]] to {}",
+                    paths.config_file().display()
+                );
+                return Ok(ExitCode::from(2));
+            }
+            enabled
+        }
+    };
+    let (history, aside) = HistoryStore::open_or_set_aside(&paths.history_file())?;
+    if let Some(aside) = aside {
+        eprintln!("warning: the history database was unreadable and was moved to {}", aside.display());
+    }
+    let (resume, aside) = ResumeStore::open(paths.state_file())?;
+    if let Some(aside) = aside {
+        eprintln!("warning: the resume state was unreadable and was moved to {}; starting fresh", aside.display());
+    }
+    let runtime = tokio::runtime::Runtime::new().map_err(|source| sse_tray::Error::Io {
+        action: "starting the runtime for",
+        path: "listen".into(),
+        source,
+    })?;
+    runtime.block_on(async move {
+        let running = Arc::new(AtomicUsize::new(subscriptions.len()));
+        let all_stopped = Arc::new(tokio::sync::Notify::new());
+        let sink = PrintingSink {
+            running: running.clone(),
+            all_stopped: all_stopped.clone(),
+            stdout: std::io::stdout(),
+        };
+        let engine = Engine::start(subscriptions, history, resume, Box::new(sink), EngineOptions::default())?;
+        let outcome = tokio::select! {
+            () = shutdown_signal() => ExitCode::SUCCESS,
+            () = all_stopped.notified() => {
+                eprintln!("every subscription has stopped");
+                ExitCode::from(3)
+            }
+        };
+        engine.shutdown().await?;
+        Ok(outcome)
+    })
+}
+
+/// Ctrl-C, or SIGTERM on Unix.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            },
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Prints stored events as JSON lines and states as words.
+struct PrintingSink {
+    running: Arc<AtomicUsize>,
+    all_stopped: Arc<tokio::sync::Notify>,
+    stdout: std::io::Stdout,
+}
+
+impl EngineSink for PrintingSink {
+    fn event_stored(&mut self, _key: EventKey, event: &ReceivedEvent) {
+        let line = serde_json::json!({
+            "subscription": event.subscription,
+            "id": event.id,
+            "event": event.event_type,
+            "data": event.data,
+            "received_at": event.received_at,
+        });
+        // A closed stdout (piped into `head`) must not stop storing.
+        let _ = writeln!(self.stdout.lock(), "{line}");
+    }
+
+    fn state_changed(&mut self, subscription: &SubscriptionId, state: &ConnectionState) {
+        match state {
+            ConnectionState::Connecting { attempt: 0 } => eprintln!("[{subscription}] connecting"),
+            ConnectionState::Connecting { .. } => {}
+            ConnectionState::Connected { .. } => eprintln!("[{subscription}] connected"),
+            ConnectionState::Reconnecting { reason, delay_ms, .. } => {
+                eprintln!("[{subscription}] {reason}; reconnecting in {:.1} s", *delay_ms as f64 / 1000.0);
+            }
+            ConnectionState::Paused => eprintln!("[{subscription}] paused"),
+            ConnectionState::Stopped { reason } => {
+                if *reason != StopReason::Shutdown {
+                    eprintln!("[{subscription}] stopped: {reason}");
+                    if self.running.fetch_sub(1, Ordering::SeqCst) == 1 {
+                        self.all_stopped.notify_one();
+                    }
+                }
+            }
+        }
+    }
+
+    fn storage_failed(&mut self, error: &sse_tray::Error) {
+        eprintln!("error: storing events failed: {error} (retrying)");
+    }
+}
+
+fn history(paths: &AppPaths, args: &HistoryArgs) -> sse_tray::Result<ExitCode> {
+    let store = HistoryStore::open(&paths.history_file())?;
+    let query = HistoryQuery {
+        limit: args.limit,
+        subscription: args.subscription.clone().map(SubscriptionId::new),
+        event_type: args.event_type.clone(),
+        unread_only: args.unread,
+        search: args.search.clone(),
+        ..Default::default()
+    };
+    let page = store.page(&query)?;
+    let mut out = std::io::stdout().lock();
+    for event in page.events {
+        let written = if args.json {
+            let line = serde_json::json!({
+                "key": event.key.0,
+                "subscription": event.subscription,
+                "id": event.id,
+                "event": event.event_type,
+                "data": event.data,
+                "received_at": event.received_at,
+                "read": event.read,
+            });
+            writeln!(out, "{line}")
+        } else {
+            writeln!(
+                out,
+                "{}  {:<16} {:<16} {:<12} {}",
+                format_time(event.received_at),
+                terminal_safe(event.subscription.as_str(), 16),
+                terminal_safe(&event.event_type, 16),
+                terminal_safe(event.id.as_deref().unwrap_or("-"), 12),
+                terminal_safe(&event.data, 100),
+            )
+        };
+        if written.is_err() {
+            break;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn state(paths: &AppPaths) -> sse_tray::Result<ExitCode> {
+    let (store, aside) = ResumeStore::open(paths.state_file())?;
+    if let Some(aside) = aside {
+        eprintln!("warning: the resume state was unreadable and was moved to {}", aside.display());
+    }
+    let all: serde_json::Map<String, serde_json::Value> = store
+        .iter()
+        .map(|(id, state)| (id.to_string(), serde_json::to_value(state).unwrap_or_default()))
+        .collect();
+    println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Event data is untrusted: escape sequences must not reach the terminal, and one event is one
+/// line.
+fn terminal_safe(text: &str, max_chars: usize) -> String {
+    let mut out: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(max_chars)
+        .collect();
+    if text.chars().count() > max_chars {
+        out.pop();
+        out.push('…');
+    }
+    out
+}
+
+/// `YYYY-MM-DD HH:MM:SS` in UTC, without a date-time dependency.
+fn format_time(unix_ms: i64) -> String {
+    let seconds = unix_ms.div_euclid(1000);
+    let (days, day_seconds) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        day_seconds / 3600,
+        day_seconds % 3600 / 60,
+        day_seconds % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_formatted_in_utc() {
+        assert_eq!(format_time(0), "1970-01-01 00:00:00");
+        assert_eq!(format_time(1_764_427_200_000), "2025-11-29 14:40:00");
+    }
+
+    #[test]
+    fn escape_sequences_never_reach_the_terminal() {
+        assert_eq!(terminal_safe("a\u{1b}[2Jb\nc", 20), "a [2Jb c");
+        assert_eq!(terminal_safe("abcdef", 4), "abc…");
+    }
+}
