@@ -31,15 +31,24 @@ impl AppPaths {
                 .ok_or(Error::NoDirectories)
         };
         Ok(Self {
-            config_dir: pick(CONFIG_DIR_ENV, project.as_ref().map(|p| p.config_dir().to_path_buf()))?,
-            data_dir: pick(DATA_DIR_ENV, project.as_ref().map(|p| p.data_dir().to_path_buf()))?,
+            config_dir: pick(
+                CONFIG_DIR_ENV,
+                project.as_ref().map(|p| p.config_dir().to_path_buf()),
+            )?,
+            data_dir: pick(
+                DATA_DIR_ENV,
+                project.as_ref().map(|p| p.data_dir().to_path_buf()),
+            )?,
         })
     }
 
     /// Both directories under one root (tests, portable mode).
     pub fn under(root: impl Into<PathBuf>) -> Self {
         let root = root.into();
-        Self { config_dir: root.join("config"), data_dir: root.join("data") }
+        Self {
+            config_dir: root.join("config"),
+            data_dir: root.join("data"),
+        }
     }
 
     /// `config.toml`.

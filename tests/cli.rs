@@ -1,5 +1,8 @@
 //! `sse-tray-cli` as a person (or a crash) uses it: a real process against a real server.
 
+// Test and benchmark code fails loudly on broken set-up: unwrap is the point.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::io::{BufRead, BufReader};
@@ -47,7 +50,11 @@ fn spawn_listen(root: &Path, args: &[&str]) -> Listening {
         }
     });
     let stderr = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
-    Listening { child, lines, stderr }
+    Listening {
+        child,
+        lines,
+        stderr,
+    }
 }
 
 impl Listening {
@@ -56,7 +63,10 @@ impl Listening {
         let mut out = Vec::new();
         while out.len() < count {
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = self.lines.recv_timeout(left).unwrap_or_else(|_| panic!("only {} lines", out.len()));
+            let line = self
+                .lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("only {} lines", out.len()));
             out.push(serde_json::from_str(&line).expect("stdout is JSON lines"));
         }
         out
@@ -64,7 +74,13 @@ impl Listening {
 
     fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>, String) {
         let pid = self.child.id().to_string();
-        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
         let status = wait_with_deadline(&mut self.child, Duration::from_secs(10));
         let rest = self.lines.iter().collect();
         (status, rest, self.stderr.join().unwrap())
@@ -77,7 +93,10 @@ fn wait_with_deadline(child: &mut Child, within: Duration) -> std::process::Exit
         if let Some(status) = child.try_wait().unwrap() {
             return status;
         }
-        assert!(Instant::now() < deadline, "process did not exit in {within:?}");
+        assert!(
+            Instant::now() < deadline,
+            "process did not exit in {within:?}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -127,7 +146,10 @@ async fn sigkill_mid_burst_then_restart_stores_everything_exactly_once() {
     .await
     .unwrap();
     let stored_at_kill = history_events(&support_paths(&root)).len();
-    assert!(stored_at_kill < TOTAL as usize, "the kill must land mid-burst");
+    assert!(
+        stored_at_kill < TOTAL as usize,
+        "the kill must land mid-burst"
+    );
 
     let (status, printed_after, stderr) = tokio::task::spawn_blocking({
         let root = root.clone();
@@ -143,30 +165,59 @@ async fn sigkill_mid_burst_then_restart_stores_everything_exactly_once() {
     })
     .await
     .unwrap();
-    assert!(status.success(), "SIGTERM exits cleanly: {status:?}\n{stderr}");
+    assert!(
+        status.success(),
+        "SIGTERM exits cleanly: {status:?}\n{stderr}"
+    );
 
     let ids: Vec<u64> = history_events(&support_paths(&root))
         .iter()
         .map(|e| e.id.as_deref().unwrap().parse().unwrap())
         .collect();
-    assert_eq!(ids, (1..=TOTAL).collect::<Vec<_>>(), "every event exactly once, in order");
+    assert_eq!(
+        ids,
+        (1..=TOTAL).collect::<Vec<_>>(),
+        "every event exactly once, in order"
+    );
 
     let mut printed: Vec<u64> = printed_before.0.iter().map(id_of).collect();
-    printed.extend(printed_before.1.iter().map(|l| id_of(&serde_json::from_str(l).unwrap())));
-    printed.extend(printed_after.iter().map(|l| id_of(&serde_json::from_str(l).unwrap())));
+    printed.extend(
+        printed_before
+            .1
+            .iter()
+            .map(|l| id_of(&serde_json::from_str(l).unwrap())),
+    );
+    printed.extend(
+        printed_after
+            .iter()
+            .map(|l| id_of(&serde_json::from_str(l).unwrap())),
+    );
     let unique: std::collections::BTreeSet<_> = printed.iter().collect();
     assert_eq!(unique.len(), printed.len(), "an event was printed twice");
 
     let requests = server.requests();
     assert_eq!(requests.len(), 2);
-    let resumed: u64 = requests[1].header("last-event-id").unwrap().parse().unwrap();
-    assert!(resumed > 0 && resumed as usize <= stored_at_kill, "resumed from a stored id ({resumed})");
+    let resumed: u64 = requests[1]
+        .header("last-event-id")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        resumed > 0 && resumed as usize <= stored_at_kill,
+        "resumed from a stored id ({resumed})"
+    );
     let state = std::fs::read_to_string(root.join("config/state.json")).unwrap();
-    assert!(state.contains(&format!("\"{TOTAL}\"")), "final resume point flushed on SIGTERM: {state}");
+    assert!(
+        state.contains(&format!("\"{TOTAL}\"")),
+        "final resume point flushed on SIGTERM: {state}"
+    );
 }
 
 fn support_paths(root: &Path) -> sse_tray::paths::AppPaths {
-    sse_tray::paths::AppPaths { config_dir: root.join("config"), data_dir: root.join("data") }
+    sse_tray::paths::AppPaths {
+        config_dir: root.join("config"),
+        data_dir: root.join("data"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -178,7 +229,11 @@ async fn a_corrupt_state_file_is_set_aside_and_listening_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_owned();
     std::fs::create_dir_all(root.join("config")).unwrap();
-    std::fs::write(root.join("config/state.json"), b"{\"version\": 1, \"subscr\xFF").unwrap();
+    std::fs::write(
+        root.join("config/state.json"),
+        b"{\"version\": 1, \"subscr\xFF",
+    )
+    .unwrap();
     let url = server.url();
     let (lines, stderr) = tokio::task::spawn_blocking(move || {
         let run = spawn_listen(&root, &[&url, "--name", "s"]);
@@ -197,18 +252,28 @@ async fn a_corrupt_state_file_is_set_aside_and_listening_goes_on() {
         .collect();
     assert_eq!(aside.len(), 1);
     let kept = std::fs::read(dir.path().join("config").join(&aside[0])).unwrap();
-    assert_eq!(kept, b"{\"version\": 1, \"subscr\xFF", "the original bytes are kept");
+    assert_eq!(
+        kept, b"{\"version\": 1, \"subscr\xFF",
+        "the original bytes are kept"
+    );
 }
 
 #[test]
 fn a_corrupt_config_is_set_aside_and_reported() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("config")).unwrap();
-    std::fs::write(dir.path().join("config/config.toml"), "[[subscription]\nurl = ").unwrap();
+    std::fs::write(
+        dir.path().join("config/config.toml"),
+        "[[subscription]\nurl = ",
+    )
+    .unwrap();
     let output = cli(dir.path()).arg("listen").output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("config.toml was unreadable and was moved to"), "{stderr}");
+    assert!(
+        stderr.contains("config.toml was unreadable and was moved to"),
+        "{stderr}"
+    );
     assert!(stderr.contains("nothing to listen to"), "{stderr}");
     assert!(!dir.path().join("config/config.toml").exists());
 }
@@ -223,7 +288,10 @@ fn an_invalid_config_names_the_key_and_is_left_alone() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("subscription[0].url"), "{stderr}");
-    assert_eq!(std::fs::read_to_string(dir.path().join("config/config.toml")).unwrap(), text);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("config/config.toml")).unwrap(),
+        text
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -233,15 +301,24 @@ async fn credentials_rejected_ends_the_process_with_a_reason() {
     let url = server.url();
     let root = dir.path().to_owned();
     let output = tokio::task::spawn_blocking(move || {
-        cli(&root).args(["listen", &url, "--header", "Authorization: Bearer nope"]).output().unwrap()
+        cli(&root)
+            .args(["listen", &url, "--header", "Authorization: Bearer nope"])
+            .output()
+            .unwrap()
     })
     .await
     .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(3), "{stderr}");
-    assert!(stderr.contains("credentials rejected (HTTP 401)"), "{stderr}");
+    assert!(
+        stderr.contains("credentials rejected (HTTP 401)"),
+        "{stderr}"
+    );
     assert_eq!(server.requests().len(), 1);
-    assert_eq!(server.requests()[0].header("authorization"), Some("Bearer nope"));
+    assert_eq!(
+        server.requests()[0].header("authorization"),
+        Some("Bearer nope")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -265,7 +342,10 @@ async fn history_prints_stored_events_and_searches_them() {
     })
     .await
     .unwrap();
-    let out = cli(dir.path()).args(["history", "--json"]).output().unwrap();
+    let out = cli(dir.path())
+        .args(["history", "--json"])
+        .output()
+        .unwrap();
     let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -273,12 +353,18 @@ async fn history_prints_stored_events_and_searches_them() {
         .collect();
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["id"], "2", "newest first");
-    let out = cli(dir.path()).args(["history", "--search", "green"]).output().unwrap();
+    let out = cli(dir.path())
+        .args(["history", "--search", "green"])
+        .output()
+        .unwrap();
     let table = String::from_utf8(out.stdout).unwrap();
     assert_eq!(table.lines().count(), 1, "{table}");
     assert!(table.contains("deploy green"));
     let out = cli(dir.path()).args(["history"]).output().unwrap();
-    assert!(!out.stdout.contains(&0x1b), "no escape sequence reaches the terminal");
+    assert!(
+        !out.stdout.contains(&0x1b),
+        "no escape sequence reaches the terminal"
+    );
     let state = cli(dir.path()).arg("state").output().unwrap();
     let state: serde_json::Value = serde_json::from_slice(&state.stdout).unwrap();
     assert_eq!(state["ci"]["last_event_id"], "2");

@@ -1,5 +1,8 @@
 //! The subscription engine against real scripted servers on loopback and a real SQLite file.
 
+// Test and benchmark code fails loudly on broken set-up: unwrap is the point.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use sse_tray::config::{IdleTimeout, ResumeMode};
@@ -42,10 +45,16 @@ async fn framing_variants_parse_into_the_same_events() {
     })
     .await;
     let (_dir, paths) = temp_paths();
-    let mut run = start(&paths, vec![subscription("s", &server.url())], fast_options());
+    let mut run = start(
+        &paths,
+        vec![subscription("s", &server.url())],
+        fast_options(),
+    );
     let events = run.stored(5, WAIT).await;
-    let summary: Vec<(Option<&str>, &str, &str)> =
-        events.iter().map(|e| (e.id.as_deref(), e.event_type.as_str(), e.data.as_str())).collect();
+    let summary: Vec<(Option<&str>, &str, &str)> = events
+        .iter()
+        .map(|e| (e.id.as_deref(), e.event_type.as_str(), e.data.as_str()))
+        .collect();
     assert_eq!(
         summary,
         vec![
@@ -79,10 +88,17 @@ async fn heartbeats_are_reported_and_events_without_id_are_kept() {
     })
     .await;
     let (_dir, paths) = temp_paths();
-    let mut run = start(&paths, vec![subscription("s", &server.url())], fast_options());
+    let mut run = start(
+        &paths,
+        vec![subscription("s", &server.url())],
+        fast_options(),
+    );
     let events = run.stored(3, WAIT).await;
     assert_eq!(events[0].id.as_deref(), Some("7"));
-    assert_eq!(events[1].id, None, "an event without id: must not inherit the previous id");
+    assert_eq!(
+        events[1].id, None,
+        "an event without id: must not inherit the previous id"
+    );
     assert_eq!(events[2].id, None);
     run.engine.shutdown().await.unwrap();
     assert_eq!(history_events(&paths).len(), 3);
@@ -102,7 +118,10 @@ async fn reconnect_resumes_with_last_event_id_and_replays_are_stored_once() {
             }
             // A replaying server that also repeats one event the client already has.
             _ => {
-                steps.extend((from.saturating_sub(1).max(1)..=6).map(|n| frame(n, "tick", &format!("{{\"n\":{n}}}"))));
+                steps.extend(
+                    (from.saturating_sub(1).max(1)..=6)
+                        .map(|n| frame(n, "tick", &format!("{{\"n\":{n}}}"))),
+                );
                 steps.push(Step::Hang);
             }
         }
@@ -110,7 +129,11 @@ async fn reconnect_resumes_with_last_event_id_and_replays_are_stored_once() {
     })
     .await;
     let (_dir, paths) = temp_paths();
-    let mut run = start(&paths, vec![subscription("s", &server.url())], fast_options());
+    let mut run = start(
+        &paths,
+        vec![subscription("s", &server.url())],
+        fast_options(),
+    );
     let events = run.stored(6, WAIT).await;
     let ids: Vec<_> = events.iter().map(|e| e.id.clone().unwrap()).collect();
     assert_eq!(ids, ["1", "2", "3", "4", "5", "6"]);
@@ -139,7 +162,10 @@ async fn a_restarted_server_on_the_same_port_is_resumed() {
     let mut run = start(&paths, vec![subscription("s", &url)], fast_options());
     run.stored(2, WAIT).await;
     first.stop().await;
-    run.state(WAIT, |s| matches!(s, ConnectionState::Reconnecting { .. }).then_some(())).await;
+    run.state(WAIT, |s| {
+        matches!(s, ConnectionState::Reconnecting { .. }).then_some(())
+    })
+    .await;
     let second = ScriptedServer::start_on(addr, Arc::new(script)).await;
     let events = run.stored(2, WAIT).await;
     assert_eq!(events[0].id.as_deref(), Some("3"));
@@ -149,7 +175,8 @@ async fn a_restarted_server_on_the_same_port_is_resumed() {
 
 #[tokio::test]
 async fn a_silent_connection_is_dropped_after_the_idle_timeout() {
-    let server = ScriptedServer::start(|_, _| vec![stream_head(), frame(1, "e", "{}"), Step::Hang]).await;
+    let server =
+        ScriptedServer::start(|_, _| vec![stream_head(), frame(1, "e", "{}"), Step::Hang]).await;
     let (_dir, paths) = temp_paths();
     let mut spec = subscription("s", &server.url());
     spec.idle_timeout = IdleTimeout::Fixed(Duration::from_millis(400));
@@ -163,7 +190,10 @@ async fn a_silent_connection_is_dropped_after_the_idle_timeout() {
         .await;
     assert_eq!(failure, Failure::Silent { after_ms: 400 });
     assert!(started.elapsed() >= Duration::from_millis(400));
-    run.state(WAIT, |s| matches!(s, ConnectionState::Connected { .. }).then_some(())).await;
+    run.state(WAIT, |s| {
+        matches!(s, ConnectionState::Connected { .. }).then_some(())
+    })
+    .await;
     assert_eq!(server.requests()[1].header("last-event-id"), Some("1"));
     run.engine.shutdown().await.unwrap();
 }
@@ -188,7 +218,9 @@ async fn heartbeats_keep_a_quiet_stream_alive() {
     while heartbeats < 15 {
         run.wait_for(WAIT, |seen| match seen {
             Seen::Heartbeat(_) => Some(()),
-            Seen::State(_, ConnectionState::Reconnecting { reason, .. }) => panic!("dropped: {reason}"),
+            Seen::State(_, ConnectionState::Reconnecting { reason, .. }) => {
+                panic!("dropped: {reason}")
+            }
             _ => None,
         })
         .await;
@@ -209,11 +241,17 @@ async fn heartbeats_keep_a_quiet_stream_alive() {
 async fn stops_with(code: u16, expected: StopReason) {
     let server = ScriptedServer::start(move |_, _| vec![status(code, &[])]).await;
     let (_dir, paths) = temp_paths();
-    let mut run = start(&paths, vec![subscription("s", &server.url())], fast_options());
+    let mut run = start(
+        &paths,
+        vec![subscription("s", &server.url())],
+        fast_options(),
+    );
     let reason = run
         .state(WAIT, |s| match s {
             ConnectionState::Stopped { reason } => Some(reason.clone()),
-            ConnectionState::Reconnecting { reason, .. } => panic!("must not retry {code}: {reason}"),
+            ConnectionState::Reconnecting { reason, .. } => {
+                panic!("must not retry {code}: {reason}")
+            }
             _ => None,
         })
         .await;
@@ -243,10 +281,16 @@ async fn http_429_retry_after_is_honoured() {
     })
     .await;
     let (_dir, paths) = temp_paths();
-    let mut run = start(&paths, vec![subscription("s", &server.url())], fast_options());
+    let mut run = start(
+        &paths,
+        vec![subscription("s", &server.url())],
+        fast_options(),
+    );
     let (failure, delay) = run
         .state(WAIT, |s| match s {
-            ConnectionState::Reconnecting { reason, delay_ms, .. } => Some((reason.clone(), *delay_ms)),
+            ConnectionState::Reconnecting {
+                reason, delay_ms, ..
+            } => Some((reason.clone(), *delay_ms)),
             _ => None,
         })
         .await;
@@ -263,7 +307,11 @@ async fn http_429_retry_after_is_honoured() {
 async fn repeated_server_errors_back_off_with_jitter() {
     let server = ScriptedServer::start(|_, _| vec![status(500, &[])]).await;
     let (_dir, paths) = temp_paths();
-    let mut run = start(&paths, vec![subscription("s", &server.url())], fast_options());
+    let mut run = start(
+        &paths,
+        vec![subscription("s", &server.url())],
+        fast_options(),
+    );
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     let delays: Vec<u64> = run
         .drain()
@@ -277,13 +325,21 @@ async fn repeated_server_errors_back_off_with_jitter() {
     run.engine.shutdown().await.unwrap();
     // initial 40 ms doubling to a 1 s cap, each jittered into [d/2, d]: 20-40, 40-80, 80-160,
     // 160-320, 320-640, 500-1000 ... → between 5 and 9 attempts in 2.5 s; a spin would be hundreds.
-    assert!((5..=9).contains(&requests), "{requests} requests, delays {delays:?}");
+    assert!(
+        (5..=9).contains(&requests),
+        "{requests} requests, delays {delays:?}"
+    );
     for pair in delays.windows(2).take(4) {
         assert!(pair[1] > pair[0] / 2 * 2 - 1, "delays grow: {delays:?}");
     }
-    let bounds: Vec<(u64, u64)> = (0..delays.len().min(5)).map(|i| (20 << i, 40 << i)).collect();
+    let bounds: Vec<(u64, u64)> = (0..delays.len().min(5))
+        .map(|i| (20 << i, 40 << i))
+        .collect();
     for (delay, (low, high)) in delays.iter().zip(&bounds) {
-        assert!((low..=high).contains(&delay), "delay {delay} outside [{low}, {high}]: {delays:?}");
+        assert!(
+            (low..=high).contains(&delay),
+            "delay {delay} outside [{low}, {high}]: {delays:?}"
+        );
     }
     let distinct: std::collections::BTreeSet<_> = delays.iter().collect();
     assert!(distinct.len() > delays.len() / 2, "jittered: {delays:?}");
@@ -315,7 +371,9 @@ async fn an_endless_line_is_cut_off_at_the_cap() {
         .await;
     assert_eq!(
         failure,
-        Failure::Malformed { message: "server sent a line longer than 262144 bytes".into() }
+        Failure::Malformed {
+            message: "server sent a line longer than 262144 bytes".into()
+        }
     );
     run.engine.shutdown().await.unwrap();
 }
@@ -335,7 +393,11 @@ async fn invalid_utf8_is_replaced_not_fatal() {
     })
     .await;
     let (_dir, paths) = temp_paths();
-    let mut run = start(&paths, vec![subscription("s", &server.url())], fast_options());
+    let mut run = start(
+        &paths,
+        vec![subscription("s", &server.url())],
+        fast_options(),
+    );
     let events = run.stored(2, WAIT).await;
     assert_eq!(events[0].data, "café \u{FFFD}\u{FFFD} end");
     assert_eq!(events[1].data, "next");
@@ -350,15 +412,26 @@ async fn headers_withheld_until_the_first_event_are_not_a_failure() {
         if index > 0 {
             return vec![Step::Hang];
         }
-        vec![Step::Pause(Duration::from_millis(1_500)), stream_head(), frame(1, "e", "{}"), Step::Hang]
+        vec![
+            Step::Pause(Duration::from_millis(1_500)),
+            stream_head(),
+            frame(1, "e", "{}"),
+            Step::Hang,
+        ]
     })
     .await;
     let (_dir, paths) = temp_paths();
-    let mut run = start(&paths, vec![subscription("s", &server.url())], fast_options());
+    let mut run = start(
+        &paths,
+        vec![subscription("s", &server.url())],
+        fast_options(),
+    );
     let event = run
         .wait_for(WAIT, |seen| match seen {
             Seen::Stored(_, event) => Some(event.clone()),
-            Seen::State(_, ConnectionState::Reconnecting { reason, .. }) => panic!("treated as failed: {reason}"),
+            Seen::State(_, ConnectionState::Reconnecting { reason, .. }) => {
+                panic!("treated as failed: {reason}")
+            }
             _ => None,
         })
         .await;
@@ -388,7 +461,13 @@ async fn resume_by_query_parameter() {
     spec.resume = ResumeMode::QueryParam("since".into());
     let mut run = start(&paths, vec![spec], fast_options());
     let events = run.stored(4, WAIT).await;
-    assert_eq!(events.iter().map(|e| e.id.clone().unwrap()).collect::<Vec<_>>(), ["1", "2", "3", "4"]);
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| e.id.clone().unwrap())
+            .collect::<Vec<_>>(),
+        ["1", "2", "3", "4"]
+    );
     let requests = server.requests();
     assert_eq!(requests[0].target, "/events?topic=a");
     assert_eq!(requests[1].target, "/events?topic=a&since=2");
@@ -399,19 +478,30 @@ async fn resume_by_query_parameter() {
 #[tokio::test]
 async fn a_wrong_content_type_is_retried_with_backoff() {
     let server = ScriptedServer::start(|_, index| match index {
-        0 => vec![raw("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>login</html>")],
+        0 => vec![raw(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>login</html>",
+        )],
         _ => vec![stream_head(), frame(1, "e", "{}"), Step::Hang],
     })
     .await;
     let (_dir, paths) = temp_paths();
-    let mut run = start(&paths, vec![subscription("s", &server.url())], fast_options());
+    let mut run = start(
+        &paths,
+        vec![subscription("s", &server.url())],
+        fast_options(),
+    );
     let failure = run
         .state(WAIT, |s| match s {
             ConnectionState::Reconnecting { reason, .. } => Some(reason.clone()),
             _ => None,
         })
         .await;
-    assert_eq!(failure, Failure::NotEventStream { content_type: "text/html".into() });
+    assert_eq!(
+        failure,
+        Failure::NotEventStream {
+            content_type: "text/html".into()
+        }
+    );
     run.stored(1, WAIT).await;
     run.engine.shutdown().await.unwrap();
 }
@@ -424,14 +514,22 @@ async fn pause_disconnects_and_resume_continues_from_the_last_event() {
     })
     .await;
     let (_dir, paths) = temp_paths();
-    let mut run = start(&paths, vec![subscription("s", &server.url())], fast_options());
+    let mut run = start(
+        &paths,
+        vec![subscription("s", &server.url())],
+        fast_options(),
+    );
     run.stored(1, WAIT).await;
     run.engine.pause(None);
-    run.state(WAIT, |s| (*s == ConnectionState::Paused).then_some(())).await;
+    run.state(WAIT, |s| (*s == ConnectionState::Paused).then_some(()))
+        .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(server.requests().len(), 1, "no request while paused");
     let state = std::fs::read_to_string(paths.state_file()).unwrap();
-    assert!(state.contains("\"1\""), "pause flushed the resume point: {state}");
+    assert!(
+        state.contains("\"1\""),
+        "pause flushed the resume point: {state}"
+    );
     run.engine.resume(None);
     let events = run.stored(1, WAIT).await;
     assert_eq!(events[0].id.as_deref(), Some("2"));
@@ -447,7 +545,11 @@ async fn waking_from_sleep_reconnects_at_once() {
     })
     .await;
     let (_dir, paths) = temp_paths();
-    let mut run = start(&paths, vec![subscription("s", &server.url())], fast_options());
+    let mut run = start(
+        &paths,
+        vec![subscription("s", &server.url())],
+        fast_options(),
+    );
     run.stored(1, WAIT).await;
     run.engine.announce_wake(Duration::from_secs(3600));
     let failure = run
@@ -484,11 +586,19 @@ async fn aborted_mid_burst_then_restarted_from_disk_stores_everything_exactly_on
     })
     .await;
     let (_dir, paths) = temp_paths();
-    let mut run = start(&paths, vec![subscription("s", &server.url())], fast_options());
+    let mut run = start(
+        &paths,
+        vec![subscription("s", &server.url())],
+        fast_options(),
+    );
     run.stored(3_000, WAIT).await;
     drop(run);
     assert!(server.requests().len() == 1);
-    let mut run = start(&paths, vec![subscription("s", &server.url())], fast_options());
+    let mut run = start(
+        &paths,
+        vec![subscription("s", &server.url())],
+        fast_options(),
+    );
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let stored = history_events(&paths);
@@ -496,12 +606,22 @@ async fn aborted_mid_burst_then_restarted_from_disk_stores_everything_exactly_on
         if complete && server.requests().len() == 2 {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "only {} stored", stored.len());
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {} stored",
+            stored.len()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
         run.drain();
     }
     run.engine.shutdown().await.unwrap();
-    let ids: Vec<u64> = history_events(&paths).iter().map(|e| e.id.as_deref().unwrap().parse().unwrap()).collect();
+    let ids: Vec<u64> = history_events(&paths)
+        .iter()
+        .map(|e| e.id.as_deref().unwrap().parse().unwrap())
+        .collect();
     assert_eq!(ids, (1..=TOTAL).collect::<Vec<_>>());
-    assert!(server.requests()[1].header("last-event-id").is_some(), "restart resumed from disk");
+    assert!(
+        server.requests()[1].header("last-event-id").is_some(),
+        "restart resumed from disk"
+    );
 }

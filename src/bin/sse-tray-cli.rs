@@ -16,7 +16,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "sse-tray-cli", version, about = "Headless SSE Tray: subscribe, store, resume")]
+#[command(
+    name = "sse-tray-cli",
+    version,
+    about = "Headless SSE Tray: subscribe, store, resume"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -96,23 +100,36 @@ fn main() -> ExitCode {
 }
 
 fn adhoc_subscription(args: &ListenArgs, url: &str) -> sse_tray::Result<SubscriptionConfig> {
-    let invalid = |key: &str, reason: String| sse_tray::Error::ConfigInvalid { key: key.into(), reason };
+    let invalid = |key: &str, reason: String| sse_tray::Error::ConfigInvalid {
+        key: key.into(),
+        reason,
+    };
     let mut spec = SubscriptionConfig::adhoc(url, args.name.as_deref())?;
     for header in &args.headers {
         let (name, value) = header
             .split_once(':')
             .ok_or_else(|| invalid("--header", format!("`{header}` is not `Name: value`")))?;
-        spec.headers.push((name.trim().to_owned(), value.trim().to_owned()));
+        spec.headers
+            .push((name.trim().to_owned(), value.trim().to_owned()));
     }
-    spec.resume = args.resume.parse::<ResumeMode>().map_err(|reason| invalid("--resume", reason.to_string()))?;
+    spec.resume = args
+        .resume
+        .parse::<ResumeMode>()
+        .map_err(|reason| invalid("--resume", reason.to_string()))?;
     if let Some(seconds) = args.idle_timeout {
         if seconds == 0 {
-            return Err(invalid("--idle-timeout", "must be at least 1 second".into()));
+            return Err(invalid(
+                "--idle-timeout",
+                "must be at least 1 second".into(),
+            ));
         }
         spec.idle_timeout = IdleTimeout::Fixed(Duration::from_secs(seconds));
     }
     // Validate the assembled entry exactly as config.toml entries are validated.
-    let text = config::to_toml_string(&config::Config { subscriptions: vec![spec], ..Default::default() })?;
+    let text = config::to_toml_string(&config::Config {
+        subscriptions: vec![spec],
+        ..Default::default()
+    })?;
     let mut parsed = config::parse_str(&text)?;
     Ok(parsed.subscriptions.remove(0))
 }
@@ -123,9 +140,17 @@ fn listen(paths: &AppPaths, args: ListenArgs) -> sse_tray::Result<ExitCode> {
         None => {
             let loaded = config::load(paths)?;
             if let Some(aside) = &loaded.set_aside {
-                eprintln!("warning: config.toml was unreadable and was moved to {}", aside.display());
+                eprintln!(
+                    "warning: config.toml was unreadable and was moved to {}",
+                    aside.display()
+                );
             }
-            let enabled: Vec<_> = loaded.config.subscriptions.into_iter().filter(|s| s.enabled).collect();
+            let enabled: Vec<_> = loaded
+                .config
+                .subscriptions
+                .into_iter()
+                .filter(|s| s.enabled)
+                .collect();
             if enabled.is_empty() {
                 eprintln!(
                     "nothing to listen to: pass a URL, or add a [[subscription]] to {}",
@@ -138,11 +163,17 @@ fn listen(paths: &AppPaths, args: ListenArgs) -> sse_tray::Result<ExitCode> {
     };
     let (history, aside) = HistoryStore::open_or_set_aside(&paths.history_file())?;
     if let Some(aside) = aside {
-        eprintln!("warning: the history database was unreadable and was moved to {}", aside.display());
+        eprintln!(
+            "warning: the history database was unreadable and was moved to {}",
+            aside.display()
+        );
     }
     let (resume, aside) = ResumeStore::open(paths.state_file())?;
     if let Some(aside) = aside {
-        eprintln!("warning: the resume state was unreadable and was moved to {}; starting fresh", aside.display());
+        eprintln!(
+            "warning: the resume state was unreadable and was moved to {}; starting fresh",
+            aside.display()
+        );
     }
     let runtime = tokio::runtime::Runtime::new().map_err(|source| sse_tray::Error::Io {
         action: "starting the runtime for",
@@ -157,7 +188,13 @@ fn listen(paths: &AppPaths, args: ListenArgs) -> sse_tray::Result<ExitCode> {
             all_stopped: all_stopped.clone(),
             stdout: std::io::stdout(),
         };
-        let engine = Engine::start(subscriptions, history, resume, Box::new(sink), EngineOptions::default())?;
+        let engine = Engine::start(
+            subscriptions,
+            history,
+            resume,
+            Box::new(sink),
+            EngineOptions::default(),
+        )?;
         let outcome = tokio::select! {
             () = shutdown_signal() => ExitCode::SUCCESS,
             () = all_stopped.notified() => {
@@ -216,8 +253,13 @@ impl EngineSink for PrintingSink {
             ConnectionState::Connecting { attempt: 0 } => eprintln!("[{subscription}] connecting"),
             ConnectionState::Connecting { .. } => {}
             ConnectionState::Connected { .. } => eprintln!("[{subscription}] connected"),
-            ConnectionState::Reconnecting { reason, delay_ms, .. } => {
-                eprintln!("[{subscription}] {reason}; reconnecting in {:.1} s", *delay_ms as f64 / 1000.0);
+            ConnectionState::Reconnecting {
+                reason, delay_ms, ..
+            } => {
+                eprintln!(
+                    "[{subscription}] {reason}; reconnecting in {:.1} s",
+                    *delay_ms as f64 / 1000.0
+                );
             }
             ConnectionState::Paused => eprintln!("[{subscription}] paused"),
             ConnectionState::Stopped { reason } => {
@@ -281,11 +323,19 @@ fn history(paths: &AppPaths, args: &HistoryArgs) -> sse_tray::Result<ExitCode> {
 fn state(paths: &AppPaths) -> sse_tray::Result<ExitCode> {
     let (store, aside) = ResumeStore::open(paths.state_file())?;
     if let Some(aside) = aside {
-        eprintln!("warning: the resume state was unreadable and was moved to {}", aside.display());
+        eprintln!(
+            "warning: the resume state was unreadable and was moved to {}",
+            aside.display()
+        );
     }
     let all: serde_json::Map<String, serde_json::Value> = store
         .iter()
-        .map(|(id, state)| (id.to_string(), serde_json::to_value(state).unwrap_or_default()))
+        .map(|(id, state)| {
+            (
+                id.to_string(),
+                serde_json::to_value(state).unwrap_or_default(),
+            )
+        })
         .collect();
     println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
     Ok(ExitCode::SUCCESS)

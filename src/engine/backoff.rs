@@ -42,7 +42,11 @@ pub struct Backoff {
 impl Backoff {
     /// A fresh schedule.
     pub fn new(policy: BackoffPolicy) -> Self {
-        Self { policy, server_retry: None, attempt: 0 }
+        Self {
+            policy,
+            server_retry: None,
+            attempt: 0,
+        }
     }
 
     /// Records the server's `retry:` value (milliseconds).
@@ -69,7 +73,10 @@ impl Backoff {
 
     /// The next delay; `jitter` is a uniform random number in `[0, 1)` (passed in for tests).
     pub fn next_delay(&mut self, jitter: f64) -> Duration {
-        let base = self.server_retry.unwrap_or(self.policy.initial).max(self.policy.floor);
+        let base = self
+            .server_retry
+            .unwrap_or(self.policy.initial)
+            .max(self.policy.floor);
         // A server may ask for a longer wait than our cap: honour it.
         let cap = self.policy.max.max(base);
         let factor = 2u32.saturating_pow(self.attempt.min(20));
@@ -115,7 +122,10 @@ mod tests {
             let low = backoff.clone().next_delay(0.0);
             let high = backoff.clone().next_delay(0.999_999);
             assert_eq!(low, (expected / 2).max(Duration::from_millis(500)));
-            assert!(high <= expected && high > expected.mul_f64(0.99), "{high:?} vs {expected:?}");
+            assert!(
+                high <= expected && high > expected.mul_f64(0.99),
+                "{high:?} vs {expected:?}"
+            );
             backoff.next_delay(0.5);
             expected = (expected * 2).min(Duration::from_secs(60));
         }
@@ -149,7 +159,11 @@ mod tests {
             backoff.next_delay(0.5);
         }
         backoff.connection_ended(Duration::from_secs(2));
-        assert_eq!(backoff.attempt(), 4, "a short-lived connection must not reset backoff");
+        assert_eq!(
+            backoff.attempt(),
+            4,
+            "a short-lived connection must not reset backoff"
+        );
         backoff.connection_ended(Duration::from_secs(31));
         assert_eq!(backoff.attempt(), 0);
     }
@@ -168,8 +182,14 @@ mod tests {
     #[test]
     fn dictated_and_slowest_delays() {
         let mut backoff = Backoff::new(policy());
-        assert_eq!(backoff.dictated_delay(Duration::from_secs(7)), Duration::from_secs(7));
-        assert_eq!(backoff.dictated_delay(Duration::ZERO), Duration::from_millis(500));
+        assert_eq!(
+            backoff.dictated_delay(Duration::from_secs(7)),
+            Duration::from_secs(7)
+        );
+        assert_eq!(
+            backoff.dictated_delay(Duration::ZERO),
+            Duration::from_millis(500)
+        );
         let slow = backoff.slowest_delay(0.0);
         assert_eq!(slow, Duration::from_secs(45));
     }

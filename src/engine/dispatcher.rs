@@ -119,15 +119,20 @@ impl Dispatcher {
         // Only now, with the transaction committed, may the resume points move.
         let mut advanced: Vec<&SubscriptionId> = Vec::new();
         for event in events.iter().rev() {
-            if let Some(id) = &event.id {
-                if !advanced.contains(&&event.subscription) {
-                    advanced.push(&event.subscription);
-                    self.resume.update(&event.subscription, |state| state.last_event_id = Some(id.clone()));
-                }
+            if let Some(id) = &event.id
+                && !advanced.contains(&&event.subscription)
+            {
+                advanced.push(&event.subscription);
+                self.resume.update(&event.subscription, |state| {
+                    state.last_event_id = Some(id.clone())
+                });
             }
         }
         let budget = events.len() * 2;
-        if let Err(error) = self.history.apply_retention(&self.settings.retention, now_unix_ms(), budget) {
+        if let Err(error) =
+            self.history
+                .apply_retention(&self.settings.retention, now_unix_ms(), budget)
+        {
             tracing::warn!("history retention failed: {error}");
         }
         events.clear();
@@ -138,13 +143,15 @@ impl Dispatcher {
             ReportBody::Events(_) => unreachable!("events are batched by the caller"),
             ReportBody::Heartbeat => self.sink.heartbeat(subscription),
             ReportBody::ServerRetry(millis) => {
-                self.resume.update(subscription, |state| state.server_retry_ms = Some(millis));
+                self.resume
+                    .update(subscription, |state| state.server_retry_ms = Some(millis));
             }
             ReportBody::State(state) => {
                 let now = now_unix_ms();
                 match &state {
                     ConnectionState::Connected { .. } => {
-                        self.resume.update(subscription, |s| s.last_connected_at = Some(now));
+                        self.resume
+                            .update(subscription, |s| s.last_connected_at = Some(now));
                     }
                     ConnectionState::Reconnecting { reason, .. } => {
                         let message = reason.to_string();
@@ -160,7 +167,9 @@ impl Dispatcher {
                             s.last_error = Some(message);
                         });
                     }
-                    ConnectionState::Paused | ConnectionState::Stopped { .. } => self.flush_resume(),
+                    ConnectionState::Paused | ConnectionState::Stopped { .. } => {
+                        self.flush_resume()
+                    }
                     ConnectionState::Connecting { .. } => {}
                 }
                 self.sink.state_changed(subscription, &state);
@@ -169,11 +178,11 @@ impl Dispatcher {
     }
 
     fn flush_resume(&mut self) {
-        if self.resume.is_dirty() {
-            if let Err(error) = self.resume.flush() {
-                tracing::error!("saving resume state failed (will retry): {error}");
-                self.sink.storage_failed(&error);
-            }
+        if self.resume.is_dirty()
+            && let Err(error) = self.resume.flush()
+        {
+            tracing::error!("saving resume state failed (will retry): {error}");
+            self.sink.storage_failed(&error);
         }
     }
 

@@ -62,7 +62,10 @@ mod tests {
     #[test]
     fn status_table() {
         let now = SystemTime::UNIX_EPOCH;
-        assert_eq!(verdict_for_status(204, None, now), Verdict::Stop(StopReason::NoContent));
+        assert_eq!(
+            verdict_for_status(204, None, now),
+            Verdict::Stop(StopReason::NoContent)
+        );
         assert_eq!(
             verdict_for_status(401, None, now),
             Verdict::Stop(StopReason::CredentialsRejected { status: 401 })
@@ -73,8 +76,14 @@ mod tests {
         );
         assert_eq!(verdict_for_status(404, None, now), Verdict::Slowest);
         assert_eq!(verdict_for_status(410, None, now), Verdict::Slowest);
-        assert_eq!(verdict_for_status(429, Some("7"), now), Verdict::After(Duration::from_secs(7)));
-        assert_eq!(verdict_for_status(503, Some("2"), now), Verdict::After(Duration::from_secs(2)));
+        assert_eq!(
+            verdict_for_status(429, Some("7"), now),
+            Verdict::After(Duration::from_secs(7))
+        );
+        assert_eq!(
+            verdict_for_status(503, Some("2"), now),
+            Verdict::After(Duration::from_secs(2))
+        );
         assert_eq!(verdict_for_status(503, Some("soon"), now), Verdict::Backoff);
         assert_eq!(verdict_for_status(429, None, now), Verdict::Backoff);
         assert_eq!(verdict_for_status(500, Some("5"), now), Verdict::Backoff);
@@ -88,7 +97,10 @@ mod tests {
             parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
             Some(Duration::from_secs(30))
         );
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after("999999", now), Some(MAX_RETRY_AFTER));
     }
 

@@ -44,7 +44,12 @@ pub struct IdleTracker {
 impl IdleTracker {
     /// `fixed` is the configured timeout, or `None` for automatic.
     pub fn new(policy: IdlePolicy, fixed: Option<Duration>) -> Self {
-        Self { policy, fixed, heartbeats: 0, longest_gap: Duration::ZERO }
+        Self {
+            policy,
+            fixed,
+            heartbeats: 0,
+            longest_gap: Duration::ZERO,
+        }
     }
 
     /// Records a heartbeat comment.

@@ -104,16 +104,21 @@ impl Engine {
         sink: Box<dyn EngineSink>,
         options: EngineOptions,
     ) -> Result<Engine> {
-        let transport = transport::build_transport(options.transport).map_err(|source| Error::Io {
-            action: "setting up HTTP for",
-            path: "the network".into(),
-            source,
-        })?;
+        let transport =
+            transport::build_transport(options.transport).map_err(|source| Error::Io {
+                action: "setting up HTTP for",
+                path: "the network".into(),
+                source,
+            })?;
         let cancel = CancellationToken::new();
         let tasks = TaskTracker::new();
         let (reports_tx, reports_rx) = mpsc::channel(options.report_capacity.max(1));
         let (wake, wake_rx) = suspend::wake_channel();
-        tasks.spawn(suspend::watch_for_suspend(options.wake_tick, wake.clone(), cancel.clone()));
+        tasks.spawn(suspend::watch_for_suspend(
+            options.wake_tick,
+            wake.clone(),
+            cancel.clone(),
+        ));
 
         let mut controls = HashMap::new();
         for spec in subscriptions.into_iter().filter(|s| s.enabled) {
@@ -140,9 +145,20 @@ impl Engine {
         }
         drop(reports_tx);
         tasks.close();
-        let dispatcher = dispatcher::Dispatcher { history, resume, sink, settings: options.dispatcher };
+        let dispatcher = dispatcher::Dispatcher {
+            history,
+            resume,
+            sink,
+            settings: options.dispatcher,
+        };
         let writer = tokio::task::spawn_blocking(move || dispatcher.run(reports_rx));
-        Ok(Engine { cancel, tasks, writer: Some(writer), controls, wake })
+        Ok(Engine {
+            cancel,
+            tasks,
+            writer: Some(writer),
+            controls,
+            wake,
+        })
     }
 
     /// Pauses one subscription, or all with `None`.
@@ -181,7 +197,9 @@ impl Engine {
     pub async fn shutdown(mut self) -> Result<()> {
         self.cancel.cancel();
         self.tasks.wait().await;
-        let Some(writer) = self.writer.take() else { return Ok(()) };
+        let Some(writer) = self.writer.take() else {
+            return Ok(());
+        };
         writer.await.map_err(|err| Error::Io {
             action: "finishing the writer for",
             path: "history".into(),

@@ -55,7 +55,11 @@ enum Outcome {
     Cancelled,
     Paused,
     Stop(StopReason),
-    Retry { failure: Failure, verdict: Verdict, connected_for: Option<Duration> },
+    Retry {
+        failure: Failure,
+        verdict: Verdict,
+        connected_for: Option<Duration>,
+    },
 }
 
 /// Runs one subscription until it is cancelled or stops for good; returns why it stopped.
@@ -79,7 +83,9 @@ pub async fn run_subscription(
         .reports
         .send(Report {
             subscription: task.spec.id.clone(),
-            body: ReportBody::State(ConnectionState::Stopped { reason: reason.clone() }),
+            body: ReportBody::State(ConnectionState::Stopped {
+                reason: reason.clone(),
+            }),
         })
         .await;
     reason
@@ -102,12 +108,22 @@ impl Supervisor {
                 }
             }
             ctx.wake.borrow_and_update();
-            self.state(ctx, ConnectionState::Connecting { attempt: self.backoff.attempt() }).await;
+            self.state(
+                ctx,
+                ConnectionState::Connecting {
+                    attempt: self.backoff.attempt(),
+                },
+            )
+            .await;
             let (failure, delay) = match self.connect_once(ctx).await {
                 Outcome::Cancelled => return StopReason::Shutdown,
                 Outcome::Stop(reason) => return reason,
                 Outcome::Paused => continue,
-                Outcome::Retry { failure, verdict, connected_for } => {
+                Outcome::Retry {
+                    failure,
+                    verdict,
+                    connected_for,
+                } => {
                     if let Some(lasted) = connected_for {
                         self.backoff.connection_ended(lasted);
                     }
@@ -124,7 +140,15 @@ impl Supervisor {
             tracing::info!(subscription = %self.spec.id, "{failure}; reconnecting in {delay:?}");
             let at = now_unix_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
             let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
-            self.state(ctx, ConnectionState::Reconnecting { reason: failure, delay_ms, at }).await;
+            self.state(
+                ctx,
+                ConnectionState::Reconnecting {
+                    reason: failure,
+                    delay_ms,
+                    at,
+                },
+            )
+            .await;
             tokio::select! {
                 () = ctx.cancel.cancelled() => return StopReason::Shutdown,
                 () = tokio::time::sleep(delay) => {}
@@ -139,19 +163,29 @@ impl Supervisor {
     }
 
     async fn report(&self, ctx: &SubscriptionContext, body: ReportBody) {
-        let _ = ctx.reports.send(Report { subscription: self.spec.id.clone(), body }).await;
+        let _ = ctx
+            .reports
+            .send(Report {
+                subscription: self.spec.id.clone(),
+                body,
+            })
+            .await;
     }
 
     /// The request URL: the configured one, plus the resume parameter when resuming by query.
     fn request_url(&self) -> String {
         match (&self.spec.resume, &self.last_id) {
-            (ResumeMode::QueryParam(param), Some(id)) => with_query_param(&self.spec.url, param, id),
+            (ResumeMode::QueryParam(param), Some(id)) => {
+                with_query_param(&self.spec.url, param, id)
+            }
             _ => self.spec.url.clone(),
         }
     }
 
     fn build_client(&self, transport: GuardedTransport) -> Result<impl Client + use<>, StopReason> {
-        let invalid = |err: eventsource_client::Error| StopReason::InvalidRequest { message: err.to_string() };
+        let invalid = |err: eventsource_client::Error| StopReason::InvalidRequest {
+            message: err.to_string(),
+        };
         let mut builder = ClientBuilder::for_url(&self.request_url()).map_err(invalid)?;
         for (name, value) in &self.spec.headers {
             builder = builder.header(name, value).map_err(invalid)?;
@@ -164,14 +198,19 @@ impl Supervisor {
             }
         }
         Ok(builder
-            .reconnect(ReconnectOptions::reconnect(false).retry_initial(false).build())
+            .reconnect(
+                ReconnectOptions::reconnect(false)
+                    .retry_initial(false)
+                    .build(),
+            )
             .redirect_limit(10)
             .build_with_transport(transport))
     }
 
     async fn connect_once(&mut self, ctx: &mut SubscriptionContext) -> Outcome {
         let stats = Arc::new(ConnectionStats::new());
-        let transport = GuardedTransport::new(ctx.transport.clone(), ctx.options.limits, stats.clone());
+        let transport =
+            GuardedTransport::new(ctx.transport.clone(), ctx.options.limits, stats.clone());
         let client = match self.build_client(transport) {
             Ok(client) => client,
             Err(reason) => return Outcome::Stop(reason),
@@ -236,7 +275,12 @@ impl Supervisor {
     }
 
     /// Sends gathered events and any `retry:` the guard noticed.
-    async fn flush(&mut self, reader: &mut ConnectionReader, stats: &ConnectionStats, ctx: &SubscriptionContext) {
+    async fn flush(
+        &mut self,
+        reader: &mut ConnectionReader,
+        stats: &ConnectionStats,
+        ctx: &SubscriptionContext,
+    ) {
         if !reader.batch.is_empty() {
             let events = std::mem::take(&mut reader.batch);
             self.report(ctx, ReportBody::Events(events)).await;
@@ -261,7 +305,13 @@ impl Supervisor {
         ctx: &SubscriptionContext,
     ) -> Option<Outcome> {
         let connected_for = reader.connected_at.map(|at| at.elapsed());
-        let retry = |failure| Some(Outcome::Retry { failure, verdict: Verdict::Backoff, connected_for });
+        let retry = |failure| {
+            Some(Outcome::Retry {
+                failure,
+                verdict: Verdict::Backoff,
+                connected_for,
+            })
+        };
         match item {
             None => retry(Failure::Closed),
             Some(Ok(SSE::Connected(details))) => {
@@ -269,13 +319,25 @@ impl Supervisor {
                 if response.status() == 204 {
                     return Some(Outcome::Stop(StopReason::NoContent));
                 }
-                let content_type = response.get_header_value("content-type").ok().flatten().unwrap_or("");
+                let content_type = response
+                    .get_header_value("content-type")
+                    .ok()
+                    .flatten()
+                    .unwrap_or("");
                 if !is_event_stream(content_type) {
-                    return retry(Failure::NotEventStream { content_type: printable(content_type) });
+                    return retry(Failure::NotEventStream {
+                        content_type: printable(content_type),
+                    });
                 }
                 reader.connected_at = Some(Instant::now());
                 reader.last_arrival = Instant::now();
-                self.state(ctx, ConnectionState::Connected { since: now_unix_ms() }).await;
+                self.state(
+                    ctx,
+                    ConnectionState::Connected {
+                        since: now_unix_ms(),
+                    },
+                )
+                .await;
                 None
             }
             Some(Ok(SSE::Comment(_))) => {
@@ -307,28 +369,57 @@ impl Supervisor {
         }
     }
 
-    fn classify_error(&self, error: eventsource_client::Error, connected_for: Option<Duration>) -> Outcome {
+    fn classify_error(
+        &self,
+        error: eventsource_client::Error,
+        connected_for: Option<Duration>,
+    ) -> Outcome {
         use eventsource_client::Error as E;
-        let retry = |failure| Outcome::Retry { failure, verdict: Verdict::Backoff, connected_for };
+        let retry = |failure| Outcome::Retry {
+            failure,
+            verdict: Verdict::Backoff,
+            connected_for,
+        };
         match error {
             E::UnexpectedResponse(response, _body) => {
                 let status = response.status();
                 let retry_after = response.get_header_value("retry-after").ok().flatten();
                 match verdict_for_status(status, retry_after, SystemTime::now()) {
                     Verdict::Stop(reason) => Outcome::Stop(reason),
-                    verdict => Outcome::Retry { failure: Failure::HttpStatus { status }, verdict, connected_for },
+                    verdict => Outcome::Retry {
+                        failure: Failure::HttpStatus { status },
+                        verdict,
+                        connected_for,
+                    },
                 }
             }
-            E::Transport(err) => match err.inner().downcast_ref::<super::wire_guard::WireViolation>() {
-                Some(violation) => retry(Failure::Malformed { message: violation.to_string() }),
-                None => retry(Failure::Transport { message: error_chain(&err) }),
+            E::Transport(err) => match err
+                .inner()
+                .downcast_ref::<super::wire_guard::WireViolation>()
+            {
+                Some(violation) => retry(Failure::Malformed {
+                    message: violation.to_string(),
+                }),
+                None => retry(Failure::Transport {
+                    message: error_chain(&err),
+                }),
             },
-            E::TimedOut => retry(Failure::Transport { message: "timed out".into() }),
+            E::TimedOut => retry(Failure::Transport {
+                message: "timed out".into(),
+            }),
             E::Eof | E::UnexpectedEof => retry(Failure::Closed),
-            E::InvalidLine(line) => retry(Failure::Malformed { message: printable(&line) }),
-            E::InvalidEvent => retry(Failure::Malformed { message: "an event with no usable field".into() }),
-            E::InvalidParameter(err) => Outcome::Stop(StopReason::InvalidRequest { message: err.to_string() }),
-            other => retry(Failure::Transport { message: other.to_string() }),
+            E::InvalidLine(line) => retry(Failure::Malformed {
+                message: printable(&line),
+            }),
+            E::InvalidEvent => retry(Failure::Malformed {
+                message: "an event with no usable field".into(),
+            }),
+            E::InvalidParameter(err) => Outcome::Stop(StopReason::InvalidRequest {
+                message: err.to_string(),
+            }),
+            other => retry(Failure::Transport {
+                message: other.to_string(),
+            }),
         }
     }
 }
@@ -356,7 +447,9 @@ impl ConnectionReader {
     /// The event's own id: `None` when it had no `id:` field (or an empty one).
     fn own_id(&self, raw: Option<&str>) -> Option<String> {
         match raw {
-            Some(id) if !id.is_empty() && raw != self.previous_raw_id.as_deref() => Some(id.to_owned()),
+            Some(id) if !id.is_empty() && raw != self.previous_raw_id.as_deref() => {
+                Some(id.to_owned())
+            }
             _ => None,
         }
     }
@@ -400,7 +493,11 @@ pub fn with_query_param(url: &str, param: &str, value: &str) -> String {
                 .filter(|(name, _)| name != param)
                 .map(|(n, v)| (n.into_owned(), v.into_owned()))
                 .collect();
-            parsed.query_pairs_mut().clear().extend_pairs(kept).append_pair(param, value);
+            parsed
+                .query_pairs_mut()
+                .clear()
+                .extend_pairs(kept)
+                .append_pair(param, value);
             parsed.into()
         }
         Err(_) => url.to_owned(),
@@ -425,7 +522,11 @@ fn error_chain(err: &dyn std::error::Error) -> String {
 /// Server-provided text made safe for a one-line diagnostic: control characters replaced,
 /// length bounded.
 fn printable(text: &str) -> String {
-    let mut out: String = text.chars().take(200).map(|c| if c.is_control() { '�' } else { c }).collect();
+    let mut out: String = text
+        .chars()
+        .take(200)
+        .map(|c| if c.is_control() { '�' } else { c })
+        .collect();
     if text.chars().count() > 200 {
         out.push('…');
     }
@@ -438,7 +539,10 @@ mod tests {
 
     #[test]
     fn query_param_is_added_or_replaced() {
-        assert_eq!(with_query_param("http://h/e", "since", "a b"), "http://h/e?since=a+b");
+        assert_eq!(
+            with_query_param("http://h/e", "since", "a b"),
+            "http://h/e?since=a+b"
+        );
         assert_eq!(
             with_query_param("http://h/e?topic=x&since=1", "since", "2"),
             "http://h/e?topic=x&since=2"

@@ -43,7 +43,9 @@ pub async fn watch_for_suspend(tick: Duration, sender: WakeSender, cancel: Cance
             () = tokio::time::sleep(tick) => {}
         }
         let (mono_now, wall_now) = (Instant::now(), SystemTime::now());
-        let wall = wall_now.duration_since(wall_before).unwrap_or(Duration::ZERO);
+        let wall = wall_now
+            .duration_since(wall_before)
+            .unwrap_or(Duration::ZERO);
         if let Some(slept) = suspended_for(mono_now - mono_before, wall) {
             tracing::info!("computer resumed after about {} s asleep", slept.as_secs());
             sender.send_modify(|(generation, seconds)| {
@@ -63,8 +65,16 @@ mod tests {
     fn detects_a_wall_clock_lead() {
         let s = Duration::from_secs;
         assert_eq!(suspended_for(s(10), s(10)), None);
-        assert_eq!(suspended_for(s(10), s(12)), None, "small adjustments are noise");
+        assert_eq!(
+            suspended_for(s(10), s(12)),
+            None,
+            "small adjustments are noise"
+        );
         assert_eq!(suspended_for(s(10), s(3_610)), Some(s(3_600)));
-        assert_eq!(suspended_for(s(10), s(2)), None, "clock set backwards is not a suspend");
+        assert_eq!(
+            suspended_for(s(10), s(2)),
+            None,
+            "clock set backwards is not a suspend"
+        );
     }
 }

@@ -18,9 +18,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// The hyper-based transport with our connector settings.
-pub type BaseTransport = launchdarkly_sdk_transport::HyperTransport<
-    hyper_http_proxy_connector::Connector,
->;
+pub type BaseTransport =
+    launchdarkly_sdk_transport::HyperTransport<hyper_http_proxy_connector::Connector>;
 
 /// Connector type aliases, kept in one place because the full type is long.
 mod hyper_http_proxy_connector {
@@ -44,7 +43,10 @@ pub struct TransportSettings {
 
 impl Default for TransportSettings {
     fn default() -> Self {
-        Self { connect_timeout: Duration::from_secs(30), keepalive: Duration::from_secs(30) }
+        Self {
+            connect_timeout: Duration::from_secs(30),
+            keepalive: Duration::from_secs(30),
+        }
     }
 }
 
@@ -68,7 +70,9 @@ pub fn build_transport(settings: TransportSettings) -> std::io::Result<BaseTrans
                 .map_err(std::io::Error::other)?
                 .with_root_certificates(rustls::RootCertStore::empty())
                 .with_no_client_auth();
-            Ok::<_, std::io::Error>(hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config))
+            Ok::<_, std::io::Error>(
+                hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config),
+            )
         })?
         .https_or_http()
         .enable_http1()
@@ -148,7 +152,11 @@ pub struct GuardedTransport {
 impl GuardedTransport {
     /// Wraps `base` for one connection.
     pub fn new(base: BaseTransport, limits: WireLimits, stats: Arc<ConnectionStats>) -> Self {
-        Self { base, limits, stats }
+        Self {
+            base,
+            limits,
+            stats,
+        }
     }
 }
 
@@ -160,7 +168,8 @@ impl HttpTransport for GuardedTransport {
         Box::pin(async move {
             let response = pending.await?;
             stats.touch();
-            Ok(response.map(|body| -> ByteStream { Box::pin(GuardedBody::new(body, limits, stats)) }))
+            Ok(response
+                .map(|body| -> ByteStream { Box::pin(GuardedBody::new(body, limits, stats)) }))
         })
     }
 }
@@ -176,7 +185,13 @@ struct GuardedBody {
 
 impl GuardedBody {
     fn new(inner: ByteStream, limits: WireLimits, stats: Arc<ConnectionStats>) -> Self {
-        Self { inner, repair: Utf8Repair::default(), guard: WireGuard::new(limits), stats, failed: false }
+        Self {
+            inner,
+            repair: Utf8Repair::default(),
+            guard: WireGuard::new(limits),
+            stats,
+            failed: false,
+        }
     }
 }
 
@@ -192,7 +207,9 @@ impl Stream for GuardedBody {
             other => return other,
         };
         self.stats.touch();
-        self.stats.bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        self.stats
+            .bytes
+            .fetch_add(chunk.len() as u64, Ordering::Relaxed);
         let chunk = self.repair.repair(chunk);
         match self.guard.inspect(&chunk) {
             Ok(retry) => {

@@ -21,7 +21,10 @@ pub struct WireLimits {
 
 impl Default for WireLimits {
     fn default() -> Self {
-        Self { max_line_bytes: 1 << 20, max_event_bytes: 1 << 20 }
+        Self {
+            max_line_bytes: 1 << 20,
+            max_event_bytes: 1 << 20,
+        }
     }
 }
 
@@ -128,12 +131,16 @@ impl WireGuard {
         }
         self.line_len += segment.len();
         if self.line_len > self.limits.max_line_bytes {
-            return Err(WireViolation::LineTooLong { limit: self.limits.max_line_bytes });
+            return Err(WireViolation::LineTooLong {
+                limit: self.limits.max_line_bytes,
+            });
         }
         if !self.line_is_comment {
             self.event_len += segment.len();
             if self.event_len > self.limits.max_event_bytes {
-                return Err(WireViolation::EventTooLarge { limit: self.limits.max_event_bytes });
+                return Err(WireViolation::EventTooLarge {
+                    limit: self.limits.max_event_bytes,
+                });
             }
         }
         let room = PREFIX_CAPACITY - self.prefix_len;
@@ -151,7 +158,9 @@ impl WireGuard {
         if self.at_stream_start {
             line = line.strip_prefix(BOM).unwrap_or(line);
         }
-        let retry = (self.line_len <= PREFIX_CAPACITY).then(|| parse_retry(line)).flatten();
+        let retry = (self.line_len <= PREFIX_CAPACITY)
+            .then(|| parse_retry(line))
+            .flatten();
         self.at_stream_start = false;
         self.line_len = 0;
         self.prefix_len = 0;
@@ -221,7 +230,10 @@ mod tests {
     use super::*;
 
     fn limits(line: usize, event: usize) -> WireLimits {
-        WireLimits { max_line_bytes: line, max_event_bytes: event }
+        WireLimits {
+            max_line_bytes: line,
+            max_event_bytes: event,
+        }
     }
 
     /// Feeds `input` split at every possible point into two chunks; the outcome must not depend on
@@ -251,14 +263,25 @@ mod tests {
             b": hi\nretry: 2500\ndata: x\n\n",
         ] {
             for seen in retry_values_split_everywhere(input) {
-                assert_eq!(seen, vec![2500], "input {:?}", String::from_utf8_lossy(input));
+                assert_eq!(
+                    seen,
+                    vec![2500],
+                    "input {:?}",
+                    String::from_utf8_lossy(input)
+                );
             }
         }
     }
 
     #[test]
     fn malformed_retry_is_ignored() {
-        for input in [&b"retry: 12a\n"[..], b"retry: -5\n", b"retry:\n", b"retry: 1 2\n", b"xretry: 5\n"] {
+        for input in [
+            &b"retry: 12a\n"[..],
+            b"retry: -5\n",
+            b"retry:\n",
+            b"retry: 1 2\n",
+            b"xretry: 5\n",
+        ] {
             let mut guard = WireGuard::new(WireLimits::default());
             assert_eq!(guard.inspect(input).unwrap(), None);
         }
@@ -322,7 +345,10 @@ mod tests {
     fn invalid_bytes_become_replacement_characters() {
         let mut repair = Utf8Repair::default();
         let out = repair.repair(Bytes::from_static(b"data: a\xFFb\xC3\n"));
-        assert_eq!(std::str::from_utf8(&out).unwrap(), "data: a\u{FFFD}b\u{FFFD}\n");
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            "data: a\u{FFFD}b\u{FFFD}\n"
+        );
     }
 
     #[test]

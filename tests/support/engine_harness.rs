@@ -2,7 +2,9 @@
 //! await with deadlines (no sleeps standing in for synchronisation).
 
 use sse_tray::config::{IdleTimeout, ResumeMode, SubscriptionConfig};
-use sse_tray::engine::{BackoffPolicy, ConnectionState, Engine, EngineOptions, EngineSink, IdlePolicy};
+use sse_tray::engine::{
+    BackoffPolicy, ConnectionState, Engine, EngineOptions, EngineSink, IdlePolicy,
+};
 use sse_tray::history::{EventKey, HistoryStore};
 use sse_tray::paths::AppPaths;
 use sse_tray::resume_state::ResumeStore;
@@ -26,7 +28,9 @@ impl EngineSink for ChannelSink {
         let _ = self.0.send(Seen::Stored(key, event.clone()));
     }
     fn state_changed(&mut self, subscription: &SubscriptionId, state: &ConnectionState) {
-        let _ = self.0.send(Seen::State(subscription.clone(), state.clone()));
+        let _ = self
+            .0
+            .send(Seen::State(subscription.clone(), state.clone()));
     }
     fn heartbeat(&mut self, subscription: &SubscriptionId) {
         let _ = self.0.send(Seen::Heartbeat(subscription.clone()));
@@ -38,14 +42,19 @@ impl EngineSink for ChannelSink {
 
 /// Options with test-sized delays: reconnects in tens of milliseconds.
 pub fn fast_options() -> EngineOptions {
-    let mut options = EngineOptions::default();
-    options.backoff = BackoffPolicy {
-        initial: Duration::from_millis(40),
-        floor: Duration::from_millis(20),
-        max: Duration::from_millis(1_000),
-        stable_after: Duration::from_secs(30),
+    let mut options = EngineOptions {
+        backoff: BackoffPolicy {
+            initial: Duration::from_millis(40),
+            floor: Duration::from_millis(20),
+            max: Duration::from_millis(1_000),
+            stable_after: Duration::from_secs(30),
+        },
+        idle: IdlePolicy {
+            without_heartbeats: Duration::from_secs(30),
+            ..IdlePolicy::default()
+        },
+        ..EngineOptions::default()
     };
-    options.idle = IdlePolicy { without_heartbeats: Duration::from_secs(30), ..IdlePolicy::default() };
     options.dispatcher.flush_interval = Duration::from_millis(50);
     options
 }
@@ -65,19 +74,33 @@ pub struct Running {
 }
 
 /// Opens the stores under `paths` and starts the engine.
-pub fn start(paths: &AppPaths, subscriptions: Vec<SubscriptionConfig>, options: EngineOptions) -> Running {
+pub fn start(
+    paths: &AppPaths,
+    subscriptions: Vec<SubscriptionConfig>,
+    options: EngineOptions,
+) -> Running {
     let history = HistoryStore::open(&paths.history_file()).expect("history opens");
-    let (resume, set_aside) = ResumeStore::open(&paths.state_file()).expect("state opens");
+    let (resume, set_aside) = ResumeStore::open(paths.state_file()).expect("state opens");
     assert!(set_aside.is_none(), "unexpected corrupt state file");
     let (tx, seen) = mpsc::unbounded_channel();
-    let engine = Engine::start(subscriptions, history, resume, Box::new(ChannelSink(tx)), options)
-        .expect("engine starts");
+    let engine = Engine::start(
+        subscriptions,
+        history,
+        resume,
+        Box::new(ChannelSink(tx)),
+        options,
+    )
+    .expect("engine starts");
     Running { engine, seen }
 }
 
 impl Running {
     /// Waits until `pick` returns something, failing the test after `within`.
-    pub async fn wait_for<T>(&mut self, within: Duration, mut pick: impl FnMut(&Seen) -> Option<T>) -> T {
+    pub async fn wait_for<T>(
+        &mut self,
+        within: Duration,
+        mut pick: impl FnMut(&Seen) -> Option<T>,
+    ) -> T {
         let deadline = tokio::time::Instant::now() + within;
         loop {
             let next = tokio::time::timeout_at(deadline, self.seen.recv()).await;
@@ -109,7 +132,11 @@ impl Running {
     }
 
     /// Waits for a state matching `pick`.
-    pub async fn state<T>(&mut self, within: Duration, mut pick: impl FnMut(&ConnectionState) -> Option<T>) -> T {
+    pub async fn state<T>(
+        &mut self,
+        within: Duration,
+        mut pick: impl FnMut(&ConnectionState) -> Option<T>,
+    ) -> T {
         self.wait_for(within, |seen| match seen {
             Seen::State(_, state) => pick(state),
             _ => None,
@@ -131,7 +158,10 @@ impl Running {
 pub fn history_events(paths: &AppPaths) -> Vec<sse_tray::history::StoredEvent> {
     let store = HistoryStore::open(&paths.history_file()).expect("history opens");
     let mut all = Vec::new();
-    let mut query = sse_tray::history::HistoryQuery { limit: 1000, ..Default::default() };
+    let mut query = sse_tray::history::HistoryQuery {
+        limit: 1000,
+        ..Default::default()
+    };
     loop {
         let page = store.page(&query).expect("page");
         all.extend(page.events);

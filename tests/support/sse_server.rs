@@ -24,7 +24,10 @@ pub struct RecordedRequest {
 impl RecordedRequest {
     /// A header's value by (lower-case) name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -51,7 +54,9 @@ pub struct ScriptedServer {
 
 impl ScriptedServer {
     /// Starts on a free port.
-    pub async fn start(script: impl Fn(&RecordedRequest, usize) -> Vec<Step> + Send + Sync + 'static) -> Self {
+    pub async fn start(
+        script: impl Fn(&RecordedRequest, usize) -> Vec<Step> + Send + Sync + 'static,
+    ) -> Self {
         Self::start_on("127.0.0.1:0".parse().unwrap(), Arc::new(script)).await
     }
 
@@ -64,13 +69,19 @@ impl ScriptedServer {
         let accept_loop = tokio::spawn(async move {
             let mut connections = JoinSet::new();
             loop {
-                let Ok((socket, _)) = listener.accept().await else { return };
+                let Ok((socket, _)) = listener.accept().await else {
+                    return;
+                };
                 let script = script.clone();
                 let recorded = recorded.clone();
                 connections.spawn(async move { serve(socket, script, recorded).await });
             }
         });
-        Self { addr, requests, accept_loop }
+        Self {
+            addr,
+            requests,
+            accept_loop,
+        }
     }
 
     /// `http://127.0.0.1:PORT/events`.
@@ -109,7 +120,9 @@ async fn bind_with_retry(addr: SocketAddr) -> TcpListener {
 }
 
 async fn serve(mut socket: TcpStream, script: Script, recorded: Arc<Mutex<Vec<RecordedRequest>>>) {
-    let Some(request) = read_request(&mut socket).await else { return };
+    let Some(request) = read_request(&mut socket).await else {
+        return;
+    };
     let index = {
         let mut all = recorded.lock().unwrap();
         all.push(request.clone());
@@ -147,12 +160,19 @@ async fn read_request(socket: &mut TcpStream) -> Option<RecordedRequest> {
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
-    Some(RecordedRequest { target, headers, at: Instant::now() })
+    Some(RecordedRequest {
+        target,
+        headers,
+        at: Instant::now(),
+    })
 }
 
 /// Response head of a healthy event stream (body delimited by connection close).
 pub fn stream_head() -> Step {
-    Step::Send(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\r\n".to_vec())
+    Step::Send(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\r\n"
+            .to_vec(),
+    )
 }
 
 /// A bodiless response with a status and extra header lines.
@@ -178,5 +198,8 @@ pub fn raw(bytes: impl Into<Vec<u8>>) -> Step {
 
 /// The id a request resumes from (`Last-Event-ID`), as a number.
 pub fn resumed_from(request: &RecordedRequest) -> u64 {
-    request.header("last-event-id").and_then(|v| v.parse().ok()).unwrap_or(0)
+    request
+        .header("last-event-id")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
