@@ -109,6 +109,8 @@ struct Record {
 
 struct Interface {
     capabilities: Vec<String>,
+    /// Answer every `Notify` with an error, like a broken server.
+    fail_notify: bool,
     record: Arc<Mutex<Record>>,
     changed: Arc<tokio::sync::Notify>,
 }
@@ -126,7 +128,10 @@ impl Interface {
         actions: Vec<String>,
         hints: HashMap<String, OwnedVariant>,
         expire_timeout: i32,
-    ) -> u32 {
+    ) -> zbus::fdo::Result<u32> {
+        if self.fail_notify {
+            return Err(zbus::fdo::Error::Failed("the test server is broken".into()));
+        }
         let urgency = hints.get("urgency").and_then(|v| match &**v {
             Variant::U8(u) => Some(*u),
             _ => None,
@@ -135,7 +140,7 @@ impl Interface {
             Variant::Str(s) => Some(s.as_str().to_owned()),
             _ => None,
         });
-        let mut record = self.record.lock().unwrap();
+        let mut record = self.record.lock().expect("record lock");
         let id = if replaces_id != 0 && record.calls.iter().any(|c| c.id == replaces_id) {
             replaces_id
         } else {
@@ -156,7 +161,7 @@ impl Interface {
         });
         drop(record);
         self.changed.notify_waiters();
-        id
+        Ok(id)
     }
 
     async fn close_notification(
@@ -164,7 +169,11 @@ impl Interface {
         #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
         id: u32,
     ) -> zbus::fdo::Result<()> {
-        self.record.lock().unwrap().closed_by_client.push(id);
+        self.record
+            .lock()
+            .expect("record lock")
+            .closed_by_client
+            .push(id);
         self.changed.notify_waiters();
         // Spec: reason 3 = closed by a call to CloseNotification.
         Self::notification_closed(&emitter, id, 3).await?;
@@ -209,10 +218,20 @@ pub struct NotificationServer {
 impl NotificationServer {
     /// Starts a server advertising `capabilities` and waits until it owns the name.
     pub async fn start(capabilities: &[&str]) -> Self {
+        Self::start_with(capabilities, false).await
+    }
+
+    /// Starts a server whose `Notify` always fails.
+    pub async fn start_broken() -> Self {
+        Self::start_with(&["actions", "body"], true).await
+    }
+
+    async fn start_with(capabilities: &[&str], fail_notify: bool) -> Self {
         let record = Arc::new(Mutex::new(Record::default()));
         let changed = Arc::new(tokio::sync::Notify::new());
         let interface = Interface {
             capabilities: capabilities.iter().map(|c| (*c).to_owned()).collect(),
+            fail_notify,
             record: Arc::clone(&record),
             changed: Arc::clone(&changed),
         };
@@ -241,12 +260,16 @@ impl NotificationServer {
 
     /// Every `Notify` call so far.
     pub fn calls(&self) -> Vec<NotifyCall> {
-        self.record.lock().unwrap().calls.clone()
+        self.record.lock().expect("record lock").calls.clone()
     }
 
     /// Ids the client asked to close.
     pub fn closed_by_client(&self) -> Vec<u32> {
-        self.record.lock().unwrap().closed_by_client.clone()
+        self.record
+            .lock()
+            .expect("record lock")
+            .closed_by_client
+            .clone()
     }
 
     /// Waits (up to 5 s) until at least `n` `Notify` calls arrived, and returns them all.

@@ -1,0 +1,64 @@
+//! Notifications: turn each *newly stored* event into at most one native notification, and never
+//! flood the desktop (DESIGN.md invariants 4 and 5).
+//!
+//! The module is split so that every decision is a pure function of its inputs and only one file
+//! talks to the platform:
+//!
+//! - [`payload`] maps an event's data to a title, body, link and priority (ntfy/gotify-style JSON or
+//!   plain text), and decides which URLs may become links (http(s) only).
+//! - [`template`] renders per-subscription templates such as `{data.repo}: {data.status}`.
+//! - [`throttle`] is the per-subscription token bucket (a burst, then about one per interval).
+//! - [`schedule`] holds quiet hours (local time, may cross midnight) and do-not-disturb.
+//! - [`prefs`] is the serde shape of the `[notifications]` table and of each subscription's
+//!   `notify` table.
+//! - [`policy`] combines them: event in, [`Decision`]s out (show, update a summary in place, or stay
+//!   silent with a reason). Time is an argument, so every rule is tested without sleeping.
+//! - [`notifier`] is the small [`Notifier`] trait the engine talks to; [`desktop`] implements it
+//!   over the freedesktop D-Bus API (Linux/BSD) or `notify-rust` (Windows/macOS).
+//! - [`action`] is what a click means ([`NotificationAction`]), delivered on a channel.
+//!
+//! Wiring, for the engine: build a [`NotifyInput`] from the history store's *inserted* answer (a
+//! duplicate never reaches this module), call [`NotificationPolicy::decide`], hand each decision to
+//! [`Notifier::apply`], and call [`NotificationPolicy::tick`] when
+//! [`NotificationPolicy::next_deadline`] passes, so held-back summaries are flushed without any
+//! polling loop.
+
+pub mod action;
+pub mod desktop;
+pub mod notifier;
+pub mod payload;
+pub mod policy;
+pub mod prefs;
+pub mod schedule;
+pub mod template;
+pub mod throttle;
+
+pub use action::{NotificationAction, NotificationKey};
+pub use desktop::{DesktopNotifier, DesktopOptions};
+pub use notifier::{Capabilities, NotificationRequest, Notifier, NotifierHealth};
+pub use payload::{Mapped, Priority, Urgency};
+pub use policy::{Decision, Notice, NotificationPolicy, SummaryNotice, SummarySlot, Suppressed};
+pub use prefs::{NotificationPrefs, SubscriptionNotifyPrefs};
+pub use schedule::{DoNotDisturb, LocalTime, Now, QuietHours, TimeOfDay, Weekday};
+
+use crate::SubscriptionId;
+
+/// One stored event, as the notification layer sees it. The engine builds it from the history
+/// store's answer, only for rows that were *inserted* (not replayed duplicates).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotifyInput {
+    /// Which subscription delivered the event.
+    pub subscription: SubscriptionId,
+    /// The subscription's display name ("Builds"), used in titles and summaries.
+    pub subscription_name: String,
+    /// The history row key, so a click can open exactly this event.
+    pub event_key: i64,
+    /// The SSE `id:` field, if any.
+    pub event_id: Option<String>,
+    /// The SSE `event:` field (`message` when the server sent none).
+    pub event_type: String,
+    /// The SSE data: untrusted text.
+    pub data: String,
+    /// When it was received, Unix milliseconds.
+    pub received_at: i64,
+}

@@ -1,0 +1,165 @@
+//! The [`Notifier`] trait: the only face of the platform that the engine sees. It is small on
+//! purpose — show (or replace, by key), close, and two questions: what can the server do, and does
+//! it work at all — so the policy stays pure and the engine testable with any implementation.
+//!
+//! Methods never block for long and never fail loudly: a notifier queues the work, and problems
+//! show up as [`NotifierHealth::Unavailable`] (logged once), because history must keep working when
+//! the desktop has no notification server.
+
+use super::action::{NotificationAction, NotificationKey};
+use super::payload::Urgency;
+use super::policy::{Decision, Notice, SummaryNotice, SummarySlot};
+
+/// A platform-neutral notification, ready to show. Text is plain; the notifier escapes it when the
+/// server interprets markup.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotificationRequest {
+    /// Identity: showing a request with the key of a notification still on screen replaces it
+    /// (summaries rely on this).
+    pub key: NotificationKey,
+    /// Summary line.
+    pub title: String,
+    /// Body, plain text.
+    pub body: String,
+    /// How pressing it is.
+    pub urgency: Urgency,
+    /// Freedesktop category hint (`network`, `network.error`, …).
+    pub category: &'static str,
+    /// A theme icon name replacing the app's icon.
+    pub icon: Option<String>,
+    /// An http(s) URL to offer as "Open link".
+    pub link: Option<String>,
+    /// What a click on the notification itself means.
+    pub on_click: NotificationAction,
+}
+
+impl NotificationRequest {
+    /// The request for an event's notification.
+    pub fn for_event(notice: &Notice) -> Self {
+        Self {
+            key: NotificationKey::Event {
+                subscription: notice.subscription.clone(),
+                event_key: notice.event_key,
+            },
+            title: notice.mapped.title.clone(),
+            body: notice.mapped.body.clone(),
+            urgency: notice.urgency,
+            category: "network",
+            icon: notice.mapped.icon.clone(),
+            link: notice.mapped.link.clone(),
+            on_click: NotificationAction::OpenEvent {
+                subscription: notice.subscription.clone(),
+                event_key: notice.event_key,
+                event_id: notice.event_id.clone(),
+            },
+        }
+    }
+
+    /// The request for a summary (replacing its slot).
+    pub fn for_summary(summary: &SummaryNotice) -> Self {
+        let subscription = match &summary.slot {
+            SummarySlot::Throttle(id) => Some(id.clone()),
+            SummarySlot::Quiet => None,
+        };
+        Self {
+            key: NotificationKey::Summary(summary.slot.clone()),
+            title: summary.title.clone(),
+            body: summary.body.clone(),
+            urgency: summary.urgency,
+            category: "network",
+            icon: None,
+            link: None,
+            on_click: NotificationAction::OpenSummary {
+                subscription,
+                count: summary.count,
+            },
+        }
+    }
+}
+
+/// What the notification server supports (freedesktop `GetCapabilities`, or the platform's fixed
+/// answer).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Bodies are interpreted as markup, so `& < >` must be escaped.
+    pub body_markup: bool,
+    /// Buttons / clicks are reported back.
+    pub actions: bool,
+    /// A notification can be replaced in place (summaries then update instead of stacking).
+    pub replace_in_place: bool,
+    /// The server's own capability strings, for diagnostics.
+    pub raw: Vec<String>,
+}
+
+/// Whether notifications can be shown at all.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NotifierHealth {
+    /// The last attempt worked (or none failed yet).
+    Available,
+    /// Notifications cannot be shown; the reason in words (no session bus, no notification
+    /// server, server error). History is unaffected.
+    Unavailable(String),
+}
+
+impl NotifierHealth {
+    /// Shorthand for `matches!(self, Available)`.
+    pub fn is_available(&self) -> bool {
+        matches!(self, Self::Available)
+    }
+}
+
+/// Shows notifications somewhere. Implementations queue work and return at once.
+pub trait Notifier: Send + Sync {
+    /// Shows `request`, replacing the notification with the same key if it is still shown.
+    fn show(&self, request: NotificationRequest);
+
+    /// Closes the notification with this key, if it is shown.
+    fn close(&self, key: &NotificationKey);
+
+    /// What the server supports (known after the first contact).
+    fn capabilities(&self) -> Capabilities;
+
+    /// Whether notifications work right now.
+    fn health(&self) -> NotifierHealth;
+
+    /// Carries out one policy decision (suppressed events need nothing).
+    fn apply(&self, decision: &Decision) {
+        match decision {
+            Decision::Show(notice) => self.show(NotificationRequest::for_event(notice)),
+            Decision::Summary(summary) => self.show(NotificationRequest::for_summary(summary)),
+            Decision::Suppressed(_) => {}
+        }
+    }
+}
+
+/// Escapes text for servers that interpret body markup (freedesktop `body-markup`): `&`, `<`, `>`
+/// and both quotes become entities, so event data can never become a tag or a link.
+pub fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_is_escaped_completely() {
+        assert_eq!(
+            escape_markup(r#"<a href="x">T&C's</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;T&amp;C&#39;s&lt;/a&gt;"
+        );
+        assert_eq!(escape_markup("plain é"), "plain é");
+        assert_eq!(escape_markup("&amp;"), "&amp;amp;");
+    }
+}

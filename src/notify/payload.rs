@@ -1,0 +1,579 @@
+//! Mapping an event's data to what a notification shows. Pure text in, text out.
+//!
+//! A JSON object in the style of ntfy/gotify gives `title`, `message` (or `body`), `url` (or
+//! `click`), `priority` (1–5, `"1"`–`"5"`, or `min`/`low`/`default`/`high`/`urgent`, with `max` as
+//! an alias of `urgent`), `tags` (array or comma-separated string) and `icon`. Missing fields fall
+//! back: the title becomes "`<subscription name> · <event type>`", the body the data itself with its
+//! whitespace collapsed. Anything that is not a JSON object (plain text, arrays, numbers, invalid
+//! JSON) uses the fallback entirely. Per-subscription templates take precedence over both.
+//!
+//! The data is untrusted (invariant 5), so:
+//! - only absolute `http://` / `https://` URLs with a host become links; `javascript:`, `file:`,
+//!   `data:`, relative URLs and URLs with whitespace or control characters are dropped;
+//! - an icon is accepted only as a theme icon *name* (`[A-Za-z0-9._-]`), never a path or URL, so a
+//!   payload cannot make the notification server read local files;
+//! - everything is plain text here; markup escaping is the notifier's job, because only it knows
+//!   whether the server interprets markup;
+//! - lengths are capped at a char boundary with an ellipsis, and a huge payload is not even parsed
+//!   as JSON (see [`MAX_JSON_BYTES`]).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::NotifyInput;
+use super::template::Template;
+
+/// Payloads larger than this are shown as text without trying to parse them as JSON: a notification
+/// shows a few hundred characters, so parsing megabytes would only cost time.
+pub const MAX_JSON_BYTES: usize = 64 * 1024;
+
+/// Event priority, ntfy's five levels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    /// 1: stored only, unless `min_priority` allows it.
+    Min = 1,
+    /// 2: stored only, unless `min_priority` allows it.
+    Low = 2,
+    /// 3: the normal case.
+    #[default]
+    Default = 3,
+    /// 4: bypasses throttle and quiet hours, shown as critical.
+    High = 4,
+    /// 5: bypasses throttle and quiet hours, shown as critical.
+    Urgent = 5,
+}
+
+impl Priority {
+    /// Parses a level name (`min`, `low`, `default`, `normal`, `high`, `urgent`, `max`) or a digit
+    /// `1`–`5`, ignoring case and surrounding spaces.
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        if let Ok(n) = text.parse::<i64>() {
+            return Self::from_number(n);
+        }
+        match text.to_ascii_lowercase().as_str() {
+            "min" => Some(Self::Min),
+            "low" => Some(Self::Low),
+            "default" | "normal" => Some(Self::Default),
+            "high" => Some(Self::High),
+            "urgent" | "max" => Some(Self::Urgent),
+            _ => None,
+        }
+    }
+
+    /// 1–5; anything else is not a priority.
+    pub fn from_number(n: i64) -> Option<Self> {
+        match n {
+            1 => Some(Self::Min),
+            2 => Some(Self::Low),
+            3 => Some(Self::Default),
+            4 => Some(Self::High),
+            5 => Some(Self::Urgent),
+            _ => None,
+        }
+    }
+
+    /// Reads a JSON `priority` value (number or string).
+    pub fn from_json(value: &Value) -> Option<Self> {
+        match value {
+            Value::Number(n) => n.as_i64().and_then(Self::from_number),
+            Value::String(s) => Self::parse(s),
+            _ => None,
+        }
+    }
+
+    /// High and urgent events bypass throttling and quiet hours.
+    pub fn is_pressing(self) -> bool {
+        self >= Self::High
+    }
+
+    /// The desktop urgency this priority is shown with.
+    pub fn urgency(self) -> Urgency {
+        match self {
+            Self::Min | Self::Low => Urgency::Low,
+            Self::Default => Urgency::Normal,
+            Self::High | Self::Urgent => Urgency::Critical,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Priority {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(i64),
+            Text(String),
+        }
+        let parsed = match Raw::deserialize(deserializer)? {
+            Raw::Number(n) => Self::from_number(n),
+            Raw::Text(s) => Self::parse(&s),
+        };
+        parsed.ok_or_else(|| {
+            serde::de::Error::custom("expected a priority: 1-5 or min/low/default/high/urgent")
+        })
+    }
+}
+
+/// The freedesktop urgency levels (also used, where possible, on other platforms).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Urgency {
+    /// Shown quietly.
+    Low,
+    /// The usual.
+    Normal,
+    /// Stays on screen until dismissed on most servers.
+    Critical,
+}
+
+/// Limits applied while mapping (from the preferences).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Most characters in a title, ellipsis included.
+    pub title_chars: usize,
+    /// Most characters in a body, ellipsis included.
+    pub body_chars: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            title_chars: 100,
+            body_chars: 300,
+        }
+    }
+}
+
+/// Optional per-subscription templates; each one replaces the mapped title or body.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Templates<'a> {
+    /// Replaces the title.
+    pub title: Option<&'a Template>,
+    /// Replaces the body.
+    pub body: Option<&'a Template>,
+}
+
+/// What a notification for one event shows: plain text, already capped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mapped {
+    /// The notification's summary line.
+    pub title: String,
+    /// The notification's body (plain text, may contain newlines).
+    pub body: String,
+    /// An http(s) URL to offer as "Open link", already checked by [`safe_http_url`].
+    pub link: Option<String>,
+    /// The event's priority (`Default` when the payload names none).
+    pub priority: Priority,
+    /// Tags from the payload (ntfy style), capped to a few short ones.
+    pub tags: Vec<String>,
+    /// A theme icon name from the payload, checked by [`safe_icon_name`].
+    pub icon: Option<String>,
+}
+
+/// Maps one event to notification text.
+pub fn map_event(input: &NotifyInput, templates: Templates<'_>, limits: Limits) -> Mapped {
+    let json = parse_json(&input.data);
+    let object = json.as_ref().and_then(Value::as_object);
+    let field = |names: &[&str]| -> Option<String> {
+        let object = object?;
+        names
+            .iter()
+            .filter_map(|name| object.get(*name))
+            .find_map(scalar_text)
+            .filter(|text| !text.trim().is_empty())
+    };
+
+    let title = match templates.title {
+        Some(template) => template.render(input, json.as_ref()),
+        None => field(&["title"])
+            .unwrap_or_else(|| format!("{} · {}", input.subscription_name, input.event_type)),
+    };
+    // A message was written for people (its line breaks mean something); raw data was not.
+    let body = match (templates.body, field(&["message", "body"])) {
+        (Some(template), _) => {
+            text_block(&template.render(input, json.as_ref()), limits.body_chars)
+        }
+        (None, Some(message)) => text_block(&message, limits.body_chars),
+        (None, None) => single_line(&input.data, limits.body_chars),
+    };
+    let link = field(&["url", "click"]).and_then(|url| safe_http_url(&url));
+    let priority = object
+        .and_then(|o| o.get("priority"))
+        .and_then(Priority::from_json)
+        .unwrap_or_default();
+    let tags = object
+        .and_then(|o| o.get("tags"))
+        .map(tags_of)
+        .unwrap_or_default();
+    let icon = field(&["icon"]).and_then(|icon| safe_icon_name(&icon));
+
+    Mapped {
+        title: single_line(&title, limits.title_chars),
+        body,
+        link,
+        priority,
+        tags,
+        icon,
+    }
+}
+
+/// Parses `data` as JSON unless it is too large to be worth it.
+pub(crate) fn parse_json(data: &str) -> Option<Value> {
+    if data.len() > MAX_JSON_BYTES {
+        return None;
+    }
+    serde_json::from_str(data).ok()
+}
+
+/// Strings as they are, numbers and booleans as text; objects, arrays and null are not text.
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn tags_of(value: &Value) -> Vec<String> {
+    const MAX_TAGS: usize = 8;
+    const MAX_TAG_CHARS: usize = 32;
+    let raw: Vec<String> = match value {
+        Value::Array(items) => items.iter().filter_map(scalar_text).collect(),
+        Value::String(s) => s.split(',').map(str::to_owned).collect(),
+        _ => Vec::new(),
+    };
+    raw.iter()
+        .map(|tag| single_line(tag, MAX_TAG_CHARS))
+        .filter(|tag| !tag.is_empty())
+        .take(MAX_TAGS)
+        .collect()
+}
+
+/// Returns the URL if, and only if, it is an absolute http(s) URL with a host and no whitespace or
+/// control characters anywhere (leading/trailing spaces included: "` javascript:…`" tricks and
+/// URLs split over lines are refused rather than repaired).
+pub fn safe_http_url(raw: &str) -> Option<String> {
+    const MAX_URL_BYTES: usize = 2048;
+    if raw.is_empty() || raw.len() > MAX_URL_BYTES {
+        return None;
+    }
+    if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return None;
+    }
+    let (scheme, rest) = raw.split_once("://")?;
+    if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
+        return None;
+    }
+    // The authority ends at the first '/', '?' or '#'; it must contain a host.
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let host = if let Some(bracketed) = host_port.strip_prefix('[') {
+        bracketed.split(']').next().unwrap_or_default()
+    } else {
+        host_port.split(':').next().unwrap_or_default()
+    };
+    if host.is_empty() || authority.contains('\\') {
+        return None;
+    }
+    Some(raw.to_owned())
+}
+
+/// Accepts a freedesktop theme icon name (`dialog-warning`), nothing that could be a path or URL.
+pub fn safe_icon_name(raw: &str) -> Option<String> {
+    let name = raw.trim();
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    ok.then(|| name.to_owned())
+}
+
+/// Collapses every run of whitespace (newlines included) into one space, drops control characters,
+/// trims, and cuts to `max_chars` (ellipsis included). Reads only as much input as it needs.
+pub fn single_line(text: &str, max_chars: usize) -> String {
+    let mut out = String::new();
+    let mut count = 0usize;
+    let mut pending_space = false;
+    let mut cut = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            pending_space = count > 0;
+            continue;
+        }
+        if c.is_control() {
+            continue;
+        }
+        let needed = usize::from(pending_space) + 1;
+        if count + needed > max_chars {
+            cut = true;
+            break;
+        }
+        if pending_space {
+            out.push(' ');
+            count += 1;
+            pending_space = false;
+        }
+        out.push(c);
+        count += 1;
+    }
+    if cut {
+        ellipsize(&mut out, count, max_chars);
+    }
+    out
+}
+
+/// Like [`single_line`] but keeps line breaks (at most two in a row), for message bodies that were
+/// written with them.
+pub fn text_block(text: &str, max_chars: usize) -> String {
+    let mut out = String::new();
+    let mut count = 0usize;
+    let mut spaces = 0usize;
+    let mut newlines = 0usize;
+    let mut cut = false;
+    for c in text.chars() {
+        if c == '\n' {
+            newlines += 1;
+            continue;
+        }
+        if c.is_whitespace() {
+            spaces += 1;
+            continue;
+        }
+        if c.is_control() {
+            continue;
+        }
+        let separator = if count == 0 {
+            ""
+        } else if newlines >= 2 {
+            "\n\n"
+        } else if newlines == 1 {
+            "\n"
+        } else if spaces > 0 {
+            " "
+        } else {
+            ""
+        };
+        if count + separator.len() + 1 > max_chars {
+            cut = true;
+            break;
+        }
+        out.push_str(separator);
+        count += separator.len();
+        out.push(c);
+        count += 1;
+        spaces = 0;
+        newlines = 0;
+    }
+    if cut {
+        ellipsize(&mut out, count, max_chars);
+    }
+    out
+}
+
+/// Makes room for '…' within `max_chars` (out holds `count` chars) and appends it.
+fn ellipsize(out: &mut String, mut count: usize, max_chars: usize) {
+    if max_chars == 0 {
+        out.clear();
+        return;
+    }
+    while count + 1 > max_chars {
+        out.pop();
+        count -= 1;
+    }
+    let trimmed = out.trim_end().len();
+    out.truncate(trimmed);
+    out.push('…');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SubscriptionId;
+
+    fn input(data: &str) -> NotifyInput {
+        NotifyInput {
+            subscription: SubscriptionId::new("builds"),
+            subscription_name: "Builds".into(),
+            event_key: 7,
+            event_id: Some("e7".into()),
+            event_type: "build".into(),
+            data: data.into(),
+            received_at: 0,
+        }
+    }
+
+    fn map(data: &str) -> Mapped {
+        map_event(&input(data), Templates::default(), Limits::default())
+    }
+
+    #[test]
+    fn ntfy_style_object_maps_every_field() {
+        let m = map(
+            r#"{"title":"Deploy","message":"main is green","url":"https://ci.example/1",
+                "priority":"high","tags":["ok","ci"],"icon":"dialog-information"}"#,
+        );
+        assert_eq!(m.title, "Deploy");
+        assert_eq!(m.body, "main is green");
+        assert_eq!(m.link.as_deref(), Some("https://ci.example/1"));
+        assert_eq!(m.priority, Priority::High);
+        assert_eq!(m.tags, vec!["ok", "ci"]);
+        assert_eq!(m.icon.as_deref(), Some("dialog-information"));
+    }
+
+    #[test]
+    fn gotify_style_body_and_click_and_numeric_priority() {
+        let m = map(r#"{"body":"b","click":"http://x.example","priority":5,"tags":"a, b"}"#);
+        assert_eq!(m.title, "Builds · build");
+        assert_eq!(m.body, "b");
+        assert_eq!(m.link.as_deref(), Some("http://x.example"));
+        assert_eq!(m.priority, Priority::Urgent);
+        assert_eq!(m.tags, vec!["a", "b"]);
+    }
+
+    #[test]
+    fn non_objects_fall_back_to_type_and_collapsed_data() {
+        for data in [
+            "plain   text\n\nhere",
+            "[1, 2,\n 3]",
+            "42",
+            "\"a string\"",
+            "{not json",
+        ] {
+            let m = map(data);
+            assert_eq!(m.title, "Builds · build", "{data}");
+            assert!(!m.body.contains("  "), "{data}: {:?}", m.body);
+            assert_eq!(m.priority, Priority::Default);
+            assert_eq!(m.link, None);
+        }
+        assert_eq!(map("plain   text \t here").body, "plain text here");
+        assert_eq!(map("42").body, "42");
+    }
+
+    #[test]
+    fn object_without_known_fields_shows_the_json() {
+        let m = map(r#"{"repo":"a","status":"ok"}"#);
+        assert_eq!(m.title, "Builds · build");
+        assert_eq!(m.body, r#"{"repo":"a","status":"ok"}"#);
+    }
+
+    #[test]
+    fn odd_field_types_are_ignored_not_fatal() {
+        let m = map(r#"{"title":{"x":1},"message":null,"priority":99,"tags":7,"url":5}"#);
+        assert_eq!(m.title, "Builds · build");
+        assert_eq!(m.priority, Priority::Default);
+        assert!(m.tags.is_empty());
+        assert_eq!(m.link, None);
+        assert_eq!(map(r#"{"title":"   "}"#).title, "Builds · build");
+        assert_eq!(map(r#"{"title":12}"#).title, "12");
+    }
+
+    #[test]
+    fn huge_strings_are_cut_at_a_char_boundary() {
+        let huge = "é".repeat(1_000_000);
+        let m = map(&huge);
+        assert_eq!(m.body.chars().count(), 300);
+        assert!(m.body.ends_with('…'));
+        let json = format!(
+            r#"{{"title":"{}","message":"{}"}}"#,
+            "ü".repeat(500),
+            "ß".repeat(5000)
+        );
+        let m = map(&json);
+        assert_eq!(m.title.chars().count(), 100);
+        assert!(m.title.ends_with('…'));
+        assert_eq!(m.body.chars().count(), 300);
+        // Above MAX_JSON_BYTES the payload is text, still capped.
+        let big_json = format!(
+            r#"{{"title":"t","message":"{}"}}"#,
+            "x".repeat(MAX_JSON_BYTES)
+        );
+        let m = map(&big_json);
+        assert_eq!(m.title, "Builds · build");
+        assert_eq!(m.body.chars().count(), 300);
+    }
+
+    #[test]
+    fn cut_prefers_a_clean_end() {
+        assert_eq!(single_line("hello world again", 12), "hello world…");
+        assert_eq!(single_line("abc", 3), "abc");
+        assert_eq!(single_line("abcd", 3), "ab…");
+        assert_eq!(single_line("abcd", 0), "");
+        assert_eq!(single_line("  \n ", 10), "");
+        assert_eq!(text_block("a\r\nb\n\n\n\nc   d", 100), "a\nb\n\nc d");
+    }
+
+    #[test]
+    fn markup_characters_stay_plain_text() {
+        let m = map(r#"{"title":"<b>x</b> & y","message":"<a href='z'>click</a>"}"#);
+        assert_eq!(m.title, "<b>x</b> & y");
+        assert_eq!(m.body, "<a href='z'>click</a>");
+    }
+
+    #[test]
+    fn only_http_urls_become_links() {
+        for good in [
+            "https://example.com",
+            "http://example.com/a?b=c#d",
+            "HTTPS://EXAMPLE.COM",
+            "https://user@example.com:8443/x",
+            "http://[::1]:80/",
+        ] {
+            assert_eq!(safe_http_url(good).as_deref(), Some(good), "{good}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript://example.com/%0aalert(1)",
+            "file:///etc/passwd",
+            "data:text/html,<script>x</script>",
+            "/relative/path",
+            "example.com",
+            "//example.com",
+            " https://example.com",
+            "https://example.com\n",
+            "https://exa mple.com",
+            "ht\ttps://example.com",
+            "https://",
+            "https:///path",
+            "https://\\evil.com",
+            "ftp://example.com",
+            "",
+        ] {
+            assert_eq!(safe_http_url(bad), None, "{bad:?}");
+        }
+        assert_eq!(map(r#"{"url":"javascript:alert(1)"}"#).link, None);
+        assert_eq!(map(r#"{"click":"file:///etc/passwd"}"#).link, None);
+    }
+
+    #[test]
+    fn icons_are_theme_names_only() {
+        assert_eq!(
+            safe_icon_name("dialog-warning").as_deref(),
+            Some("dialog-warning")
+        );
+        for bad in [
+            "/etc/passwd",
+            "file:///x.png",
+            "https://x/y.png",
+            "../x",
+            "a b",
+            "",
+        ] {
+            assert_eq!(safe_icon_name(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn priority_names_and_numbers() {
+        assert_eq!(Priority::parse("URGENT"), Some(Priority::Urgent));
+        assert_eq!(Priority::parse("max"), Some(Priority::Urgent));
+        assert_eq!(Priority::parse(" 2 "), Some(Priority::Low));
+        assert_eq!(Priority::parse("0"), None);
+        assert_eq!(Priority::parse("loud"), None);
+        assert_eq!(Priority::High.urgency(), Urgency::Critical);
+        assert_eq!(Priority::Low.urgency(), Urgency::Low);
+    }
+}

@@ -1,0 +1,877 @@
+//! The notification policy: for each newly stored event, what (if anything) the desktop shows.
+//!
+//! Pure: no I/O, no clock. Each call gets a [`Now`]; the answer is a list of [`Decision`]s. For
+//! every event exactly one of them is its *fate* — [`Decision::Show`] or [`Decision::Suppressed`]
+//! with the reason — possibly preceded or followed by [`Decision::Summary`] entries, which tell the
+//! notifier to show a summary in its slot, *replacing* whatever that slot showed before.
+//!
+//! Order of the rules, and why:
+//! 1. `enabled = false`, a muted subscription, an event type outside the include/exclude lists, and
+//!    a priority under the minimum are stored silently — the user asked for that.
+//! 2. High and urgent priority bypass quiet hours, do-not-disturb and the throttle (shown as
+//!    critical): they are rare by definition and the reason to have notifications at all.
+//! 3. During quiet hours or do-not-disturb, events are counted; when both are over, ONE summary of
+//!    what arrived meanwhile is shown (slot [`SummarySlot::Quiet`]).
+//! 4. Otherwise the per-subscription token bucket lets a burst through, then about one per interval.
+//!    What it holds back is counted into one summary per subscription ("37 more from Builds",
+//!    slot [`SummarySlot::Throttle`]) that is updated in place at most once per
+//!    `summary_refresh_secs`; the count is exact. A burst ends when the bucket has refilled and
+//!    nothing was held back for an interval; the next burst's summary counts from zero again.
+//!
+//! Pending summaries are flushed by [`NotificationPolicy::tick`]; the engine calls it when
+//! [`NotificationPolicy::next_deadline`] passes (no polling, invariant 6). `decide` flushes too.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::SubscriptionId;
+
+use super::NotifyInput;
+use super::payload::{Mapped, Templates, Urgency, map_event, single_line};
+use super::prefs::{NotificationPrefs, SubscriptionNotifyPrefs};
+use super::schedule::{DoNotDisturb, Now};
+use super::throttle::Throttle;
+
+/// What to do, produced by [`NotificationPolicy::decide`] and [`NotificationPolicy::tick`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Show a notification for this event.
+    Show(Notice),
+    /// Show this summary, replacing the previous content of its slot.
+    Summary(SummaryNotice),
+    /// The event is stored but not shown, for this reason.
+    Suppressed(Suppressed),
+}
+
+/// Why an event was not shown on its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Suppressed {
+    /// Notifications are switched off.
+    Disabled,
+    /// The subscription is muted.
+    Muted,
+    /// The event type is not in `include_types`, or is in `exclude_types`.
+    TypeFiltered,
+    /// Below the minimum priority (low and min by default).
+    BelowMinPriority,
+    /// Held back by the throttle; counted in the subscription's throttle summary.
+    Throttled,
+    /// Quiet hours or do-not-disturb; counted in the end-of-quiet summary.
+    Quiet,
+}
+
+/// A notification for one event: plain text, capped; the notifier escapes it if needed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    /// The event's subscription.
+    pub subscription: SubscriptionId,
+    /// The history row key (what a click opens).
+    pub event_key: i64,
+    /// The SSE id, if any.
+    pub event_id: Option<String>,
+    /// Title, body, link, priority, tags and icon.
+    pub mapped: Mapped,
+    /// How the desktop should present it.
+    pub urgency: Urgency,
+}
+
+/// Where a summary lives: one per subscription for the throttle, one for the end of quiet time.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SummarySlot {
+    /// "N more from `<subscription>`".
+    Throttle(SubscriptionId),
+    /// "N events while notifications were paused".
+    Quiet,
+}
+
+/// A summary to show in its slot, replacing what the slot showed before.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SummaryNotice {
+    /// Which summary.
+    pub slot: SummarySlot,
+    /// How many events it stands for (exact).
+    pub count: u64,
+    /// E.g. "37 more from Builds".
+    pub title: String,
+    /// E.g. "Latest: Deploy failed".
+    pub body: String,
+    /// Always normal: a summary is never more pressing than the events it stands for.
+    pub urgency: Urgency,
+}
+
+#[derive(Debug)]
+struct SubscriptionState {
+    throttle: Throttle,
+    name: String,
+    /// Events held back in the current burst.
+    held: u64,
+    last_held_ms: i64,
+    /// When the summary was last emitted, if it has been in this burst.
+    emitted_at: Option<i64>,
+    /// A newer count than the one last emitted is waiting.
+    dirty: bool,
+    latest_title: String,
+}
+
+/// Counted while quiet hours or do-not-disturb hold notifications back.
+#[derive(Debug, Default)]
+struct QuietHold {
+    total: u64,
+    /// Per subscription: display name and count (bounded by the number of subscriptions).
+    by_subscription: BTreeMap<SubscriptionId, (String, u64)>,
+}
+
+/// The policy and its per-subscription state. One per app.
+#[derive(Debug)]
+pub struct NotificationPolicy {
+    prefs: NotificationPrefs,
+    subscriptions: HashMap<SubscriptionId, SubscriptionNotifyPrefs>,
+    state: HashMap<SubscriptionId, SubscriptionState>,
+    dnd: DoNotDisturb,
+    quiet: QuietHold,
+}
+
+impl NotificationPolicy {
+    /// A policy with these global preferences and default per-subscription ones.
+    pub fn new(prefs: NotificationPrefs) -> Self {
+        Self {
+            prefs,
+            subscriptions: HashMap::new(),
+            state: HashMap::new(),
+            dnd: DoNotDisturb::Off,
+            quiet: QuietHold::default(),
+        }
+    }
+
+    /// Replaces the global preferences, keeping throttle state and held counts.
+    pub fn set_prefs(&mut self, prefs: NotificationPrefs) {
+        self.prefs = prefs;
+        for (id, state) in &mut self.state {
+            let sub = self.subscriptions.get(id).cloned().unwrap_or_default();
+            state.throttle.reconfigure(sub.throttle(&self.prefs));
+        }
+    }
+
+    /// Sets one subscription's preferences (mute, filters, templates, throttle override).
+    pub fn set_subscription(&mut self, id: SubscriptionId, prefs: SubscriptionNotifyPrefs) {
+        if let Some(state) = self.state.get_mut(&id) {
+            state.throttle.reconfigure(prefs.throttle(&self.prefs));
+        }
+        self.subscriptions.insert(id, prefs);
+    }
+
+    /// Forgets a removed subscription (its preferences and throttle state).
+    pub fn remove_subscription(&mut self, id: &SubscriptionId) {
+        self.subscriptions.remove(id);
+        self.state.remove(id);
+    }
+
+    /// Sets the manual do-not-disturb. Switching it off (or letting it expire) releases the
+    /// end-of-quiet summary at the next `tick` or `decide`.
+    pub fn set_do_not_disturb(&mut self, dnd: DoNotDisturb) {
+        self.dnd = dnd;
+    }
+
+    /// The do-not-disturb setting (for the tray), `Off` once an expiry has passed.
+    pub fn do_not_disturb(&self, now: Now) -> DoNotDisturb {
+        if self.dnd.is_active(now.unix_ms) {
+            self.dnd
+        } else {
+            DoNotDisturb::Off
+        }
+    }
+
+    /// Whether notifications are being held back at `now` (quiet hours or do-not-disturb).
+    pub fn is_quiet(&self, now: Now) -> bool {
+        self.dnd.is_active(now.unix_ms)
+            || self
+                .prefs
+                .quiet_hours
+                .as_ref()
+                .is_some_and(|q| q.contains(now.local))
+    }
+
+    /// Decides what one newly stored event shows. See the module docs for the rules.
+    pub fn decide(&mut self, input: &NotifyInput, now: Now) -> Vec<Decision> {
+        let mut out = self.tick(now);
+        out.extend(self.decide_event(input, now));
+        out
+    }
+
+    fn decide_event(&mut self, input: &NotifyInput, now: Now) -> Vec<Decision> {
+        let suppressed = |reason| vec![Decision::Suppressed(reason)];
+        if !self.prefs.enabled {
+            return suppressed(Suppressed::Disabled);
+        }
+        let sub = self
+            .subscriptions
+            .get(&input.subscription)
+            .cloned()
+            .unwrap_or_default();
+        if sub.mute {
+            return suppressed(Suppressed::Muted);
+        }
+        if !sub.allows_type(&input.event_type) {
+            return suppressed(Suppressed::TypeFiltered);
+        }
+        let templates = Templates {
+            title: sub.title_template.as_ref(),
+            body: sub.body_template.as_ref(),
+        };
+        let mapped = map_event(input, templates, self.prefs.limits());
+        if mapped.priority < sub.min_priority(&self.prefs) {
+            return suppressed(Suppressed::BelowMinPriority);
+        }
+        if mapped.priority.is_pressing() {
+            return vec![show(input, mapped)];
+        }
+        if self.is_quiet(now) {
+            self.quiet.total += 1;
+            let entry = self
+                .quiet
+                .by_subscription
+                .entry(input.subscription.clone())
+                .or_insert_with(|| (String::new(), 0));
+            entry.0.clone_from(&input.subscription_name);
+            entry.1 += 1;
+            return suppressed(Suppressed::Quiet);
+        }
+
+        let config = sub.throttle(&self.prefs);
+        let state = self
+            .state
+            .entry(input.subscription.clone())
+            .or_insert_with(|| SubscriptionState {
+                throttle: Throttle::new(config),
+                name: String::new(),
+                held: 0,
+                last_held_ms: i64::MIN,
+                emitted_at: None,
+                dirty: false,
+                latest_title: String::new(),
+            });
+        state.name.clone_from(&input.subscription_name);
+        let interval_ms = i64::try_from(config.interval.as_millis()).unwrap_or(i64::MAX);
+        if state.held > 0
+            && !state.dirty
+            && now.unix_ms.saturating_sub(state.last_held_ms) >= interval_ms
+            && state.throttle.is_full(now.unix_ms)
+        {
+            // The previous burst is over: the next summary counts from zero.
+            state.held = 0;
+            state.emitted_at = None;
+        }
+        if state.throttle.try_take(now.unix_ms) {
+            return vec![show(input, mapped)];
+        }
+
+        state.held += 1;
+        state.last_held_ms = now.unix_ms;
+        state.latest_title = mapped.title;
+        let refresh_ms = i64::try_from(self.prefs.summary_refresh().as_millis()).unwrap_or(0);
+        let due = state
+            .emitted_at
+            .is_none_or(|at| now.unix_ms.saturating_sub(at) >= refresh_ms);
+        let mut out = suppressed(Suppressed::Throttled);
+        if due {
+            out.push(Decision::Summary(throttle_summary(
+                &input.subscription,
+                state,
+            )));
+            state.emitted_at = Some(now.unix_ms);
+            state.dirty = false;
+        } else {
+            state.dirty = true;
+        }
+        out
+    }
+
+    /// Emits what has become due: throttle summaries whose refresh period has passed (held while
+    /// it is quiet), and the end-of-quiet summary once quiet hours and do-not-disturb are both over.
+    pub fn tick(&mut self, now: Now) -> Vec<Decision> {
+        let mut out = Vec::new();
+        if self.is_quiet(now) {
+            return out;
+        }
+        let refresh_ms = i64::try_from(self.prefs.summary_refresh().as_millis()).unwrap_or(0);
+        let mut due: Vec<SubscriptionId> = self
+            .state
+            .iter()
+            .filter(|(_, s)| {
+                s.dirty
+                    && s.emitted_at
+                        .is_none_or(|at| now.unix_ms.saturating_sub(at) >= refresh_ms)
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        due.sort();
+        for id in due {
+            if let Some(state) = self.state.get_mut(&id) {
+                out.push(Decision::Summary(throttle_summary(&id, state)));
+                state.emitted_at = Some(now.unix_ms);
+                state.dirty = false;
+            }
+        }
+        if self.quiet.total > 0 {
+            out.push(Decision::Summary(quiet_summary(&std::mem::take(
+                &mut self.quiet,
+            ))));
+        }
+        if matches!(self.dnd, DoNotDisturb::Until(_)) {
+            self.dnd = DoNotDisturb::Off;
+        }
+        out
+    }
+
+    /// When quiet time that is on at `now` ends (Unix ms); `None` while an open-ended
+    /// do-not-disturb is on.
+    fn quiet_end(&self, now: Now) -> Option<i64> {
+        let dnd_end = match self.dnd {
+            DoNotDisturb::On => return None,
+            DoNotDisturb::Until(end) if end > now.unix_ms => end,
+            _ => now.unix_ms,
+        };
+        let hours_end = self
+            .prefs
+            .quiet_hours
+            .as_ref()
+            .and_then(|q| q.remaining_ms(now.local))
+            .map_or(now.unix_ms, |left| now.unix_ms.saturating_add(left));
+        Some(dnd_end.max(hours_end))
+    }
+
+    /// When `tick` next has something to do (Unix ms), or `None` if nothing is pending (or only an
+    /// open-ended do-not-disturb can end the wait). A time in the past means "now". It is a wake-up
+    /// hint: calling `tick` earlier or later is harmless, and it never asks to spin.
+    pub fn next_deadline(&self, now: Now) -> Option<i64> {
+        let refresh_ms = i64::try_from(self.prefs.summary_refresh().as_millis()).unwrap_or(0);
+        let throttle = self
+            .state
+            .values()
+            .filter(|s| s.dirty)
+            .map(|s| {
+                s.emitted_at
+                    .map_or(now.unix_ms, |at| at.saturating_add(refresh_ms))
+            })
+            .min();
+        let anything = throttle.is_some() || self.quiet.total > 0;
+        if !anything {
+            return None;
+        }
+        if self.is_quiet(now) {
+            return self.quiet_end(now);
+        }
+        let quiet = (self.quiet.total > 0).then_some(now.unix_ms);
+        [throttle, quiet].into_iter().flatten().min()
+    }
+}
+
+fn show(input: &NotifyInput, mapped: Mapped) -> Decision {
+    Decision::Show(Notice {
+        subscription: input.subscription.clone(),
+        event_key: input.event_key,
+        event_id: input.event_id.clone(),
+        urgency: mapped.priority.urgency(),
+        mapped,
+    })
+}
+
+fn throttle_summary(id: &SubscriptionId, state: &SubscriptionState) -> SummaryNotice {
+    SummaryNotice {
+        slot: SummarySlot::Throttle(id.clone()),
+        count: state.held,
+        title: single_line(&format!("{} more from {}", state.held, state.name), 100),
+        body: format!("Latest: {}", state.latest_title),
+        urgency: Urgency::Normal,
+    }
+}
+
+fn quiet_summary(hold: &QuietHold) -> SummaryNotice {
+    const LISTED: usize = 5;
+    let mut counts: Vec<&(String, u64)> = hold.by_subscription.values().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let mut body = counts
+        .iter()
+        .take(LISTED)
+        .map(|(name, n)| format!("{name}: {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if counts.len() > LISTED {
+        body.push_str(&format!(
+            ", and {} more subscriptions",
+            counts.len() - LISTED
+        ));
+    }
+    let noun = if hold.total == 1 { "event" } else { "events" };
+    SummaryNotice {
+        slot: SummarySlot::Quiet,
+        count: hold.total,
+        title: format!("{} {noun} while notifications were paused", hold.total),
+        body,
+        urgency: Urgency::Normal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::payload::Priority;
+    use crate::notify::schedule::{LocalTime, QuietHours, TimeOfDay, Weekday};
+    use crate::notify::template::Template;
+
+    fn event(sub: &str, key: i64, data: &str) -> NotifyInput {
+        NotifyInput {
+            subscription: SubscriptionId::new(sub),
+            subscription_name: sub.to_uppercase(),
+            event_key: key,
+            event_id: Some(format!("id-{key}")),
+            event_type: "message".into(),
+            data: data.into(),
+            received_at: 0,
+        }
+    }
+
+    /// Monday 12:00 plus `ms`, local = UTC.
+    fn at(ms: i64) -> Now {
+        // 2024-01-01T12:00:00Z, a Monday.
+        Now::from_unix_ms(1_704_110_400_000 + ms, 0)
+    }
+
+    #[derive(Default, Debug)]
+    struct Tally {
+        shown: Vec<i64>,
+        summaries: Vec<SummaryNotice>,
+        suppressed: HashMap<Suppressed, u64>,
+    }
+
+    fn tally(decisions: impl IntoIterator<Item = Decision>, t: &mut Tally) {
+        for d in decisions {
+            match d {
+                Decision::Show(n) => t.shown.push(n.event_key),
+                Decision::Summary(s) => t.summaries.push(s),
+                Decision::Suppressed(r) => *t.suppressed.entry(r).or_default() += 1,
+            }
+        }
+    }
+
+    #[test]
+    fn burst_of_1000_gives_the_burst_and_one_exact_summary() {
+        let mut policy = NotificationPolicy::new(NotificationPrefs::default());
+        let mut t = Tally::default();
+        for key in 0..1000 {
+            tally(policy.decide(&event("builds", key, "x"), at(0)), &mut t);
+        }
+        assert_eq!(t.shown, vec![0, 1, 2, 3, 4]);
+        assert_eq!(t.suppressed[&Suppressed::Throttled], 995);
+        // The first held event opens the summary at once; later ones wait for the refresh.
+        assert_eq!(t.summaries.len(), 1);
+        assert_eq!(t.summaries[0].count, 1);
+        assert_eq!(policy.next_deadline(at(0)), Some(at(2_000).unix_ms));
+        assert!(policy.tick(at(1_999)).is_empty());
+        tally(policy.tick(at(2_000)), &mut t);
+        assert_eq!(t.summaries.len(), 2);
+        let last = t.summaries.last().unwrap();
+        assert_eq!(last.count, 995);
+        assert_eq!(last.title, "995 more from BUILDS");
+        assert!(
+            t.summaries
+                .iter()
+                .all(|s| s.slot == SummarySlot::Throttle(SubscriptionId::new("builds")))
+        );
+        assert_eq!(policy.next_deadline(at(2_000)), None);
+        assert!(policy.tick(at(60_000)).is_empty());
+    }
+
+    #[test]
+    fn long_burst_counts_every_event_exactly_once() {
+        let mut policy = NotificationPolicy::new(NotificationPrefs::default());
+        let mut t = Tally::default();
+        // 1000 events, one every 100 ms, for 100 s.
+        for key in 0..1000 {
+            let now = at(key * 100);
+            tally(policy.decide(&event("builds", key, "x"), now), &mut t);
+        }
+        tally(policy.tick(at(200_000)), &mut t);
+        // 5 at once, then one per 10 s for the remaining ~100 s.
+        assert_eq!(t.shown.len(), 5 + 9);
+        let held = t.suppressed[&Suppressed::Throttled];
+        assert_eq!(held + t.shown.len() as u64, 1000);
+        assert_eq!(t.summaries.last().unwrap().count, held);
+        // Never more than one summary update per refresh period.
+        assert!(
+            t.summaries.len() <= 100_000 / 2_000 + 2,
+            "{}",
+            t.summaries.len()
+        );
+    }
+
+    #[test]
+    fn a_new_burst_after_calm_starts_a_new_count_in_the_same_slot() {
+        let mut policy = NotificationPolicy::new(NotificationPrefs::default());
+        let mut t = Tally::default();
+        for key in 0..8 {
+            tally(policy.decide(&event("b", key, "x"), at(0)), &mut t);
+        }
+        tally(policy.tick(at(5_000)), &mut t);
+        assert_eq!(t.summaries.last().unwrap().count, 3);
+        // A minute later the bucket is full again.
+        let mut t = Tally::default();
+        for key in 8..15 {
+            tally(policy.decide(&event("b", key, "x"), at(60_000)), &mut t);
+        }
+        assert_eq!(t.shown.len(), 5);
+        assert_eq!(t.summaries.len(), 1);
+        assert_eq!(t.summaries[0].count, 1);
+        assert_eq!(
+            t.summaries[0].slot,
+            SummarySlot::Throttle(SubscriptionId::new("b"))
+        );
+        tally(policy.tick(at(62_000)), &mut t);
+        assert_eq!(t.summaries.last().unwrap().count, 2);
+    }
+
+    #[test]
+    fn subscriptions_are_throttled_independently() {
+        let mut policy = NotificationPolicy::new(NotificationPrefs::default());
+        let mut t = Tally::default();
+        for key in 0..10 {
+            tally(policy.decide(&event("a", key, "x"), at(0)), &mut t);
+            tally(policy.decide(&event("b", 100 + key, "x"), at(0)), &mut t);
+        }
+        assert_eq!(t.shown.len(), 10);
+        tally(policy.tick(at(2_000)), &mut t);
+        let finals: HashMap<_, _> = t
+            .summaries
+            .iter()
+            .map(|s| (s.slot.clone(), s.count))
+            .collect();
+        assert_eq!(finals[&SummarySlot::Throttle(SubscriptionId::new("a"))], 5);
+        assert_eq!(finals[&SummarySlot::Throttle(SubscriptionId::new("b"))], 5);
+    }
+
+    #[test]
+    fn high_and_urgent_bypass_the_throttle_as_critical() {
+        let mut policy = NotificationPolicy::new(NotificationPrefs::default());
+        for key in 0..20 {
+            policy.decide(&event("b", key, "x"), at(0));
+        }
+        for (key, p) in [(100, "high"), (101, "urgent"), (102, "5")] {
+            let data = format!(r#"{{"title":"t","priority":"{p}"}}"#);
+            let out = policy.decide(&event("b", key, &data), at(0));
+            match &out[..] {
+                [Decision::Show(n)] => {
+                    assert_eq!(n.event_key, key);
+                    assert_eq!(n.urgency, Urgency::Critical);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    fn night_policy() -> NotificationPolicy {
+        NotificationPolicy::new(NotificationPrefs {
+            quiet_hours: Some(QuietHours {
+                start: TimeOfDay::new(22, 0).unwrap(),
+                end: TimeOfDay::new(7, 0).unwrap(),
+                days: vec![],
+            }),
+            ..NotificationPrefs::default()
+        })
+    }
+
+    fn local(weekday: Weekday, h: u8, m: u8, unix_ms: i64) -> Now {
+        Now {
+            unix_ms,
+            local: LocalTime::at(weekday, h, m),
+        }
+    }
+
+    #[test]
+    fn quiet_hours_across_midnight_then_one_summary() {
+        let mut policy = night_policy();
+        let hour = 3_600_000;
+        let mut t = Tally::default();
+        // Monday 21:59: shown.
+        tally(
+            policy.decide(&event("a", 1, "x"), local(Weekday::Mon, 21, 59, 0)),
+            &mut t,
+        );
+        assert_eq!(t.shown, vec![1]);
+        // 22:00 Monday to 06:59 Tuesday: held, across midnight, for two subscriptions.
+        for key in 0..30 {
+            let now = local(Weekday::Mon, 23, 0, hour);
+            tally(policy.decide(&event("a", 10 + key, "x"), now), &mut t);
+        }
+        for key in 0..12 {
+            let now = local(Weekday::Tue, 6, 59, 9 * hour);
+            tally(policy.decide(&event("b", 100 + key, "x"), now), &mut t);
+        }
+        // An urgent one comes through at 02:00.
+        let urgent = r#"{"title":"fire","priority":"urgent"}"#;
+        tally(
+            policy.decide(
+                &event("a", 999, urgent),
+                local(Weekday::Tue, 2, 0, 4 * hour),
+            ),
+            &mut t,
+        );
+        assert_eq!(t.shown, vec![1, 999]);
+        assert_eq!(t.suppressed[&Suppressed::Quiet], 42);
+        assert!(t.summaries.is_empty());
+        // The wake-up is 07:00 (one minute after 06:59).
+        let before_end = local(Weekday::Tue, 6, 59, 9 * hour);
+        assert_eq!(policy.next_deadline(before_end), Some(9 * hour + 60_000));
+        assert!(policy.tick(before_end).is_empty());
+        tally(
+            policy.tick(local(Weekday::Tue, 7, 0, 9 * hour + 60_000)),
+            &mut t,
+        );
+        assert_eq!(t.summaries.len(), 1);
+        let s = &t.summaries[0];
+        assert_eq!(s.slot, SummarySlot::Quiet);
+        assert_eq!(s.count, 42);
+        assert_eq!(s.title, "42 events while notifications were paused");
+        assert_eq!(s.body, "A: 30, B: 12");
+        // Only once.
+        assert!(
+            policy
+                .tick(local(Weekday::Tue, 7, 1, 9 * hour + 120_000))
+                .is_empty()
+        );
+        // And the daytime event after it is shown (not throttled by the night's events).
+        let out = policy.decide(&event("a", 2000, "x"), local(Weekday::Tue, 8, 0, 10 * hour));
+        assert!(matches!(&out[..], [Decision::Show(_)]), "{out:?}");
+    }
+
+    #[test]
+    fn dnd_with_expiry_and_end_of_quiet_summary() {
+        let mut policy = NotificationPolicy::new(NotificationPrefs::default());
+        policy.set_do_not_disturb(DoNotDisturb::Until(at(60_000).unix_ms));
+        assert!(policy.is_quiet(at(0)));
+        let mut t = Tally::default();
+        for key in 0..7 {
+            tally(policy.decide(&event("a", key, "x"), at(key * 1000)), &mut t);
+        }
+        assert_eq!(t.suppressed[&Suppressed::Quiet], 7);
+        assert_eq!(policy.next_deadline(at(7_000)), Some(at(60_000).unix_ms));
+        assert!(policy.tick(at(59_999)).is_empty());
+        // The first event after expiry brings the summary first, then is itself shown.
+        let out = policy.decide(&event("a", 50, "x"), at(60_000));
+        match &out[..] {
+            [Decision::Summary(s), Decision::Show(n)] => {
+                assert_eq!((s.slot.clone(), s.count), (SummarySlot::Quiet, 7));
+                assert_eq!(s.title, "7 events while notifications were paused");
+                assert_eq!(n.event_key, 50);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(policy.do_not_disturb(at(60_000)), DoNotDisturb::Off);
+    }
+
+    #[test]
+    fn indefinite_dnd_waits_for_the_user() {
+        let mut policy = NotificationPolicy::new(NotificationPrefs::default());
+        policy.set_do_not_disturb(DoNotDisturb::On);
+        policy.decide(&event("a", 1, "x"), at(0));
+        assert_eq!(policy.next_deadline(at(0)), None);
+        assert!(policy.tick(at(1_000_000_000)).is_empty());
+        policy.set_do_not_disturb(DoNotDisturb::Off);
+        assert_eq!(policy.next_deadline(at(5)), Some(at(5).unix_ms));
+        let out = policy.tick(at(5));
+        assert!(
+            matches!(&out[..], [Decision::Summary(s)] if s.count == 1 && s.title.starts_with("1 event "))
+        );
+    }
+
+    #[test]
+    fn dnd_ending_inside_quiet_hours_keeps_holding() {
+        let mut policy = night_policy();
+        policy.set_do_not_disturb(DoNotDisturb::Until(1_000));
+        policy.decide(&event("a", 1, "x"), local(Weekday::Mon, 20, 0, 0));
+        // DND is over at 23:00 but quiet hours are on: no summary until 07:00.
+        assert!(policy.tick(local(Weekday::Mon, 23, 0, 10_000)).is_empty());
+        let out = policy.tick(local(Weekday::Tue, 7, 0, 20_000));
+        assert!(matches!(&out[..], [Decision::Summary(s)] if s.count == 1));
+    }
+
+    #[test]
+    fn a_throttle_summary_pending_when_quiet_starts_waits_for_the_end() {
+        let mut policy = NotificationPolicy::new(NotificationPrefs::default());
+        let mut t = Tally::default();
+        for key in 0..9 {
+            tally(policy.decide(&event("a", key, "x"), at(0)), &mut t);
+        }
+        assert_eq!(t.summaries.last().unwrap().count, 1);
+        policy.set_do_not_disturb(DoNotDisturb::Until(at(30_000).unix_ms));
+        tally(policy.decide(&event("a", 9, "x"), at(1_000)), &mut t);
+        // Due at 2 s, but quiet: nothing, and the wake-up is the end of the quiet time.
+        assert!(policy.tick(at(2_000)).is_empty());
+        assert_eq!(policy.next_deadline(at(2_000)), Some(at(30_000).unix_ms));
+        tally(policy.tick(at(30_000)), &mut t);
+        let last_two: Vec<_> = t
+            .summaries
+            .iter()
+            .rev()
+            .take(2)
+            .map(|s| (s.slot.clone(), s.count))
+            .collect();
+        assert_eq!(
+            last_two,
+            vec![
+                (SummarySlot::Quiet, 1),
+                (SummarySlot::Throttle(SubscriptionId::new("a")), 4)
+            ]
+        );
+        assert_eq!(policy.next_deadline(at(30_000)), None);
+    }
+
+    #[test]
+    fn mute_filters_min_priority_and_disabled() {
+        let mut policy = NotificationPolicy::new(NotificationPrefs::default());
+        policy.set_subscription(
+            SubscriptionId::new("muted"),
+            SubscriptionNotifyPrefs {
+                mute: true,
+                ..Default::default()
+            },
+        );
+        policy.set_subscription(
+            SubscriptionId::new("ci"),
+            SubscriptionNotifyPrefs {
+                include_types: vec!["build".into(), "deploy".into()],
+                exclude_types: vec!["deploy".into()],
+                ..Default::default()
+            },
+        );
+        policy.set_subscription(
+            SubscriptionId::new("picky"),
+            SubscriptionNotifyPrefs {
+                min_priority: Some(Priority::High),
+                ..Default::default()
+            },
+        );
+        let fate = |policy: &mut NotificationPolicy, input: &NotifyInput| {
+            policy.decide(input, at(0)).pop().unwrap()
+        };
+        let urgent = r#"{"priority":"urgent"}"#;
+        assert_eq!(
+            fate(&mut policy, &event("muted", 1, urgent)),
+            Decision::Suppressed(Suppressed::Muted)
+        );
+        let mut typed = event("ci", 2, "x");
+        typed.event_type = "deploy".into();
+        assert_eq!(
+            fate(&mut policy, &typed),
+            Decision::Suppressed(Suppressed::TypeFiltered)
+        );
+        typed.event_type = "test".into();
+        assert_eq!(
+            fate(&mut policy, &typed),
+            Decision::Suppressed(Suppressed::TypeFiltered)
+        );
+        typed.event_type = "build".into();
+        assert!(matches!(fate(&mut policy, &typed), Decision::Show(_)));
+        // Low and min are silent by default; "picky" wants high and above.
+        for low in [r#"{"priority":"low"}"#, r#"{"priority":1}"#] {
+            assert_eq!(
+                fate(&mut policy, &event("a", 3, low)),
+                Decision::Suppressed(Suppressed::BelowMinPriority)
+            );
+        }
+        assert_eq!(
+            fate(&mut policy, &event("picky", 4, "x")),
+            Decision::Suppressed(Suppressed::BelowMinPriority)
+        );
+        assert!(matches!(
+            fate(&mut policy, &event("picky", 5, r#"{"priority":4}"#)),
+            Decision::Show(_)
+        ));
+        // Filtered events do not use up the throttle.
+        for key in 0..100 {
+            fate(&mut policy, &event("muted", key, "x"));
+        }
+        policy.set_prefs(NotificationPrefs {
+            enabled: false,
+            ..NotificationPrefs::default()
+        });
+        assert_eq!(
+            fate(&mut policy, &event("a", 6, urgent)),
+            Decision::Suppressed(Suppressed::Disabled)
+        );
+    }
+
+    #[test]
+    fn min_priority_can_let_low_events_through_quietly() {
+        let mut policy = NotificationPolicy::new(NotificationPrefs {
+            min_priority: Priority::Low,
+            ..NotificationPrefs::default()
+        });
+        match &policy.decide(&event("a", 1, r#"{"priority":"low"}"#), at(0))[..] {
+            [Decision::Show(n)] => assert_eq!(n.urgency, Urgency::Low),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn templates_from_subscription_prefs() {
+        let mut policy = NotificationPolicy::new(NotificationPrefs::default());
+        policy.set_subscription(
+            SubscriptionId::new("ci"),
+            SubscriptionNotifyPrefs {
+                title_template: Some(Template::parse("{data.repo}: {data.status}").unwrap()),
+                body_template: Some(Template::parse("by {data.who.name}").unwrap()),
+                ..Default::default()
+            },
+        );
+        let out = policy.decide(
+            &event(
+                "ci",
+                1,
+                r#"{"repo":"api","status":"red","url":"https://x.io"}"#,
+            ),
+            at(0),
+        );
+        match &out[..] {
+            [Decision::Show(n)] => {
+                assert_eq!(n.mapped.title, "api: red");
+                assert_eq!(n.mapped.body, "by");
+                assert_eq!(n.mapped.link.as_deref(), Some("https://x.io"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let out = policy.decide(&event("ci", 2, "not json <b>"), at(0));
+        assert!(
+            matches!(&out[..], [Decision::Show(n)] if n.mapped.title == ":" && n.mapped.body == "by")
+        );
+    }
+
+    #[test]
+    fn odd_payloads_never_panic_and_stay_plain() {
+        let mut policy = NotificationPolicy::new(NotificationPrefs {
+            burst: 100,
+            ..NotificationPrefs::default()
+        });
+        let huge = "x".repeat(5_000_000);
+        let payloads = [
+            "",
+            "null",
+            "[]",
+            "[{\"title\":\"in an array\"}]",
+            "3.5e400",
+            "\"\\ud800\"",
+            "{\"title\":\"<script>alert(1)</script> & co\",\"url\":\"javascript:alert(1)\"}",
+            "{\"url\":\"file:///etc/passwd\",\"click\":\"data:text/html,x\"}",
+            "{\"url\":\" https://x.io\"}",
+            "\u{0}\u{1b}[31mred\u{7}",
+            huge.as_str(),
+        ];
+        for (key, data) in payloads.iter().enumerate() {
+            let out = policy.decide(&event("a", key as i64, data), at(0));
+            let [Decision::Show(n)] = &out[..] else {
+                panic!("{data:.40}: {out:?}")
+            };
+            assert_eq!(n.mapped.link, None, "{data:.40}");
+            assert!(n.mapped.body.chars().count() <= 300);
+            assert!(!n.mapped.body.chars().any(char::is_control) || n.mapped.body.contains('\n'));
+        }
+    }
+}
