@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use sse_tray::config::{self, Config, IdleTimeout, ResumeMode, SubscriptionConfig};
+use sse_tray::notify::{NotificationPrefs, Priority, SubscriptionNotifyPrefs};
 use sse_tray::paths::AppPaths;
 use sse_tray::resume_state::{ResumeStore, SubscriptionResume};
 use sse_tray::{Error, SubscriptionId};
@@ -39,6 +40,11 @@ idle_timeout = 90
 [subscription.headers]
 X-Team = "ops"
 
+[subscription.notify]
+title_template = "{data.repo}: {data.status}"
+include_types = ["build"]
+burst = 1
+
 [[subscription]]
 id = "alerts"
 url = "http://127.0.0.1:8080/alerts"
@@ -46,9 +52,11 @@ enabled = false
 resume = "none"
 
 [notifications]
-default_urgency = "normal"
-[notifications.per_subscription.builds]
-mute = true
+burst = 2
+interval_secs = 45
+[notifications.quiet_hours]
+start = "22:00"
+end = "07:00"
 "#;
 
 #[test]
@@ -77,12 +85,24 @@ fn save_then_load_round_trips() {
         IdleTimeout::Fixed(Duration::from_secs(90))
     );
     assert_eq!(builds.headers, [("X-Team".to_owned(), "ops".to_owned())]);
-    // The opaque table survives, nested tables included.
+    // Notification settings come back typed, nested tables included.
     let notifications = &loaded.config.notifications;
-    assert_eq!(notifications["default_urgency"].as_str(), Some("normal"));
+    assert_eq!((notifications.burst, notifications.interval_secs), (2, 45));
+    assert_eq!(notifications.min_priority, Priority::Default);
+    let quiet = notifications.quiet_hours.as_ref().unwrap();
+    assert_eq!(quiet.start.to_string(), "22:00");
+    assert_eq!(quiet.end.to_string(), "07:00");
+    assert!(quiet.days.is_empty());
     assert_eq!(
-        notifications["per_subscription"]["builds"]["mute"].as_bool(),
-        Some(true)
+        builds.notify.title_template.as_ref().unwrap().as_str(),
+        "{data.repo}: {data.status}"
+    );
+    assert_eq!(builds.notify.include_types, ["build"]);
+    assert_eq!(builds.notify.burst, Some(1));
+    assert!(builds.notify.allows_type("build") && !builds.notify.allows_type("deploy"));
+    assert_eq!(
+        loaded.config.subscriptions[1].notify,
+        SubscriptionNotifyPrefs::default()
     );
 
     // An ad-hoc subscription added and saved comes back too.
@@ -91,6 +111,59 @@ fn save_then_load_round_trips() {
         .push(SubscriptionConfig::adhoc("https://ntfy.example/topic/sse", Some("Phone")).unwrap());
     config::save(&paths, &more).unwrap();
     assert_eq!(config::load(&paths).unwrap().config, more);
+    assert_eq!(
+        more.subscriptions[2].notify,
+        SubscriptionNotifyPrefs::default()
+    );
+}
+
+#[test]
+fn notification_prefs_round_trip_and_defaults_stay_out_of_the_file() {
+    let (_tmp, paths) = paths();
+    let mut config = config::parse_str(
+        "[[subscription]]\nid = \"a\"\nurl = \"https://x/\"\n[[subscription]]\nid = \"b\"\nurl = \"https://y/\"\n",
+    )
+    .unwrap();
+    assert_eq!(config.notifications, NotificationPrefs::default());
+    config::save(&paths, &config).unwrap();
+    let text = fs::read_to_string(paths.config_file()).unwrap();
+    assert!(
+        !text.contains("notify") && !text.contains("notifications"),
+        "{text}"
+    );
+
+    // Set through the types, as a settings form would, including templates with literal braces.
+    config.notifications.enabled = false;
+    config.notifications.min_priority = Priority::High;
+    config.notifications.body_max_chars = 80;
+    config.notifications.quiet_hours = Some(
+        toml::from_str("start = \"21:15\"\nend = \"06:45\"\ndays = [\"mon\", \"sun\"]").unwrap(),
+    );
+    config.subscriptions[1].notify = toml::from_str(
+        r#"
+        mute = true
+        min_priority = 1
+        exclude_types = ["heartbeat", "ping"]
+        title_template = "{{{subscription}}} {type} #{id}"
+        body_template = "{data.items.0} \u201c{data}\u201d"
+        interval_secs = 0
+        "#,
+    )
+    .unwrap();
+    config::save(&paths, &config).unwrap();
+    let text = fs::read_to_string(paths.config_file()).unwrap();
+    assert_eq!(text.matches("[subscription.notify]").count(), 1, "{text}");
+    assert!(text.contains("[notifications.quiet_hours]"), "{text}");
+    let loaded = config::load(&paths).unwrap().config;
+    assert_eq!(loaded, config);
+    let notify = &loaded.subscriptions[1].notify;
+    assert_eq!(notify.min_priority, Some(Priority::Min));
+    assert_eq!(
+        notify.title_template.as_ref().unwrap().as_str(),
+        "{{{subscription}}} {type} #{id}"
+    );
+    assert_eq!(loaded.notifications.min_priority, Priority::High);
+    assert!(!loaded.notifications.enabled);
 }
 
 #[test]
@@ -187,6 +260,46 @@ fn invalid_config_is_an_error_naming_the_key_and_stays_put() {
             "unknown field",
         ),
         ("[general]\nx = 1\n", "general", "unknown field"),
+        (
+            "[notifications]\nburst = \"many\"\n",
+            "notifications.burst",
+            "u32",
+        ),
+        (
+            "[notifications]\ndefault_urgency = \"normal\"\n",
+            "notifications.default_urgency",
+            "unknown field",
+        ),
+        (
+            "[notifications.quiet_hours]\nstart = \"22:00\"\nend = \"7pm\"\n",
+            "notifications.quiet_hours.end",
+            "7pm",
+        ),
+        (
+            "[[subscription]]\nid = \"a\"\nurl = \"https://x/\"\n[[subscription]]\nid = \"b\"\nurl = \"https://y/\"\n[subscription.notify]\ntitle_template = \"{data.repo\"\n",
+            "subscription[1].notify.title_template",
+            "unclosed",
+        ),
+        (
+            "[[subscription]]\nid = \"a\"\nurl = \"https://x/\"\n[subscription.notify]\ntitle_template = \"{repo}\"\n",
+            "subscription[0].notify.title_template",
+            "unknown placeholder",
+        ),
+        (
+            "[[subscription]]\nid = \"a\"\nurl = \"https://x/\"\n[subscription.notify]\nquiet = true\n",
+            "subscription[0].notify.quiet",
+            "unknown field",
+        ),
+        (
+            "[[subscription]]\nid = \"a\"\nurl = \"https://x/\"\n[subscription.notify]\nmute = \"yes\"\n",
+            "subscription[0].notify.mute",
+            "bool",
+        ),
+        (
+            "[[subscription]]\nid = \"a\"\nurl = \"https://x/\"\nnotify = 3\n",
+            "subscription[0].notify",
+            "struct",
+        ),
     ];
     for (text, want_key, want_reason) in cases {
         let (_tmp, paths) = paths();

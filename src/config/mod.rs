@@ -14,12 +14,44 @@
 //!   the user's to fix, and the app keeps running on its last good config.
 //!
 //! Saving rewrites the whole file atomically (see [`crate::atomic_file`]); comments in a
-//! hand-edited file are not preserved.
+//! hand-edited file are not preserved. Tables that only repeat the defaults (`[notifications]`, a
+//! subscription's `notify`) are left out of the saved file to keep it short.
+//!
+//! The shape, every key but `id` and `url` optional:
+//!
+//! ```toml
+//! [[subscription]]
+//! id = "builds"                       # [a-z0-9_-], unique; keys history and resume state
+//! name = "Builds"                     # shown to people; defaults to the id
+//! url = "https://ci.example.com/events"
+//! enabled = true
+//! resume = "header"                   # or "none", or "query:since" (ntfy), "query:lastEventID"
+//! idle_timeout = "auto"               # or whole seconds, 1 to 86400
+//! [subscription.headers]
+//! Authorization = "Bearer …"
+//! [subscription.notify]               # this subscription's notification settings
+//! min_priority = "low"
+//! exclude_types = ["heartbeat"]
+//! title_template = "{data.repo}: {data.status}"
+//!
+//! [notifications]                     # global notification settings
+//! burst = 5
+//! interval_secs = 10
+//! [notifications.quiet_hours]
+//! start = "22:00"
+//! end = "07:00"
+//! ```
+//!
+//! The `[notifications]` table and each `notify` table are
+//! [`NotificationPrefs`] and [`SubscriptionNotifyPrefs`]; [`crate::notify::prefs`] lists every key
+//! and its default. Their mistakes are reported like the others
+//! (`subscription[1].notify.title_template: unknown placeholder …`).
 
 mod raw;
 mod validate;
 
 use crate::atomic_file;
+use crate::notify::{NotificationPrefs, SubscriptionNotifyPrefs};
 use crate::paths::AppPaths;
 use crate::{Error, Result, SubscriptionId};
 use raw::RawError;
@@ -29,13 +61,12 @@ use std::str::FromStr;
 use std::time::Duration;
 
 /// The validated configuration.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Config {
     /// The subscriptions in file order; ids are unique.
     pub subscriptions: Vec<SubscriptionConfig>,
-    /// The `[notifications]` table, owned by the notification settings and carried through
-    /// loading and saving untouched (not validated here).
-    pub notifications: toml::Table,
+    /// The `[notifications]` table (defaults when absent).
+    pub notifications: NotificationPrefs,
 }
 
 impl Config {
@@ -63,13 +94,15 @@ pub struct SubscriptionConfig {
     pub idle_timeout: IdleTimeout,
     /// Whether the subscription is connected at all.
     pub enabled: bool,
+    /// The subscription's `[subscription.notify]` table (defaults when absent).
+    pub notify: SubscriptionNotifyPrefs,
 }
 
 impl SubscriptionConfig {
     /// A subscription for the CLI's `listen <URL>`, validated like a config entry (errors name
     /// `url` or `name`). The id is the slug of `name` when given, else of the URL's host and
     /// path (`https://ci.example.com/events` → `ci-example-com-events`); the name defaults to
-    /// the id; everything else takes its default.
+    /// the id; everything else takes its default (notify prefs included).
     pub fn adhoc(url: &str, name: Option<&str>) -> Result<Self> {
         let uri = validate::url_check(url).map_err(|reason| Error::ConfigInvalid {
             key: "url".into(),
@@ -159,7 +192,7 @@ impl IdleTimeout {
 }
 
 /// The result of [`load`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoadedConfig {
     /// What to run with: the file's content, or the defaults if there was no usable file.
     pub config: Config,
@@ -240,14 +273,12 @@ pub fn to_toml_string(config: &Config) -> Result<String> {
                     .iter()
                     .map(|(n, v)| (n.as_str(), v.as_str()))
                     .collect(),
+                notify: Some(&s.notify).filter(|n| **n != SubscriptionNotifyPrefs::default()),
             })
             .collect(),
-        notifications: &config.notifications,
+        notifications: Some(&config.notifications).filter(|n| **n != NotificationPrefs::default()),
     };
-    let text = toml::to_string(&out).map_err(|e| Error::ConfigInvalid {
-        key: "(document)".into(),
-        reason: format!("cannot be written as TOML: {e}"),
-    })?;
+    let text = raw::to_string(&out)?;
     let reloaded = parse_str(&text)?;
     let mut expected = config.clone();
     for s in &mut expected.subscriptions {
@@ -259,7 +290,12 @@ pub fn to_toml_string(config: &Config) -> Result<String> {
             .iter()
             .zip(&reloaded.subscriptions)
             .position(|(a, b)| a != b)
-            .map_or_else(|| "(document)".to_owned(), |i| format!("subscription[{i}]"));
+            .map(|i| format!("subscription[{i}]"))
+            .or_else(|| {
+                (reloaded.notifications != expected.notifications)
+                    .then(|| "notifications".to_owned())
+            })
+            .unwrap_or_else(|| "(document)".to_owned());
         return Err(Error::ConfigInvalid {
             key,
             reason: "would not load back the same (duplicate header names?)".into(),
@@ -355,12 +391,21 @@ idle_timeout = 45
 X-Team = "ops"
 Accept-Language = "en"
 
+[subscription.notify]
+min_priority = "low"
+exclude_types = ["heartbeat"]
+title_template = "{data.repo}: {data.status}"
+body_template = "{{ {data.message} }} from {subscription}"
+interval_secs = 60
+
 [[subscription]]
 id = "alerts"
 url = "http://127.0.0.1:8080/sse"
 
 [notifications]
-quiet_hours = { from = "22:00", to = "07:00" }
+burst = 3
+interval_secs = 30
+quiet_hours = { start = "22:00", end = "07:00", days = ["fri", "saturday"] }
 "#;
 
     #[test]
@@ -386,7 +431,39 @@ quiet_hours = { from = "22:00", to = "07:00" }
         assert_eq!(a.resume, ResumeMode::Header);
         assert_eq!(a.idle_timeout, IdleTimeout::Auto);
         assert!(a.headers.is_empty());
-        assert!(config.notifications.contains_key("quiet_hours"));
+        assert_eq!(a.notify, SubscriptionNotifyPrefs::default());
+
+        let n = &b.notify;
+        assert_eq!(n.min_priority, Some(crate::notify::Priority::Low));
+        assert_eq!(n.exclude_types, ["heartbeat"]);
+        assert!(n.include_types.is_empty() && !n.mute);
+        assert_eq!(
+            n.title_template.as_ref().map(|t| t.as_str()),
+            Some("{data.repo}: {data.status}")
+        );
+        assert_eq!(
+            n.body_template.as_ref().map(|t| t.as_str()),
+            Some("{{ {data.message} }} from {subscription}")
+        );
+        assert_eq!((n.burst, n.interval_secs), (None, Some(60)));
+
+        let g = &config.notifications;
+        assert_eq!((g.burst, g.interval_secs), (3, 30));
+        assert!(g.enabled);
+        assert_eq!(
+            g.title_max_chars,
+            NotificationPrefs::default().title_max_chars
+        );
+        let quiet = g.quiet_hours.as_ref().unwrap();
+        assert_eq!(
+            (quiet.start.to_string(), quiet.end.to_string()),
+            ("22:00".to_owned(), "07:00".to_owned())
+        );
+        use crate::notify::Weekday;
+        assert_eq!(quiet.days, [Weekday::Fri, Weekday::Sat]);
+        // The per-subscription table overrides the global throttle where it says so.
+        assert_eq!(n.throttle(g).burst, 3);
+        assert_eq!(n.throttle(g).interval, Duration::from_secs(60));
     }
 
     #[test]
@@ -508,6 +585,66 @@ quiet_hours = { from = "22:00", to = "07:00" }
                 "notification",
                 "unknown field",
             ),
+            (
+                "[notifications]\nburst = -1\n".into(),
+                "notifications.burst",
+                "u32",
+            ),
+            (
+                "[notifications]\nbrust = 3\n".into(),
+                "notifications.brust",
+                "unknown field",
+            ),
+            (
+                "[notifications]\nmin_priority = \"loud\"\n".into(),
+                "notifications.min_priority",
+                "expected a priority",
+            ),
+            (
+                "[notifications.quiet_hours]\nstart = \"25:00\"\nend = \"07:00\"\n".into(),
+                "notifications.quiet_hours.start",
+                "25:00",
+            ),
+            (
+                "[notifications.quiet_hours]\nstart = \"22:00\"\n".into(),
+                "notifications.quiet_hours.end",
+                "missing field",
+            ),
+            (
+                sub(&format!(
+                    "{ok}[subscription.notify]\ntitle_template = \"{{dta.repo}}\""
+                )),
+                "subscription[0].notify.title_template",
+                "unknown placeholder",
+            ),
+            (
+                sub(&format!(
+                    "{ok}[subscription.notify]\nbody_template = \"{{data\""
+                )),
+                "subscription[0].notify.body_template",
+                "unclosed",
+            ),
+            (
+                sub(&format!("{ok}[subscription.notify]\nmuted = true")),
+                "subscription[0].notify.muted",
+                "unknown field",
+            ),
+            (
+                sub(&format!(
+                    "{ok}[subscription.notify]\ninclude_types = \"build\""
+                )),
+                "subscription[0].notify.include_types",
+                "sequence",
+            ),
+            (
+                format!(
+                    "{}{}",
+                    sub(ok),
+                    sub("id = \"b\"\nurl = \"https://h/\"\nnotify = { interval_secs = \"1m\" }")
+                ),
+                "subscription[1].notify.interval_secs",
+                "u64",
+            ),
             ("subscription = 3\n".into(), "subscription", "sequence"),
         ];
         for (text, key, reason) in cases {
@@ -537,6 +674,30 @@ quiet_hours = { from = "22:00", to = "07:00" }
     }
 
     #[test]
+    fn default_notification_tables_are_not_written() {
+        let plain = "[[subscription]]\nid = \"a\"\nurl = \"https://h/\"\n";
+        let config = parse_str(plain).unwrap();
+        let text = to_toml_string(&config).unwrap();
+        assert!(
+            !text.contains("notify") && !text.contains("notifications"),
+            "{text}"
+        );
+
+        // Written out in full as soon as one value differs, and read back the same.
+        let mut config = parse_str(plain).unwrap();
+        config.subscriptions[0].notify.mute = true;
+        config.notifications.quiet_hours = Some(crate::notify::QuietHours {
+            start: "23:30".parse().unwrap(),
+            end: "06:00".parse().unwrap(),
+            days: vec![crate::notify::Weekday::Sun],
+        });
+        let text = to_toml_string(&config).unwrap();
+        assert!(text.contains("[subscription.notify]"), "{text}");
+        assert!(text.contains("[notifications.quiet_hours]"), "{text}");
+        assert_eq!(parse_str(&text).unwrap(), config);
+    }
+
+    #[test]
     fn refuses_to_write_what_would_not_load() {
         let mut config = parse_str(FULL).unwrap();
         config.subscriptions[1].id = SubscriptionId::new("builds");
@@ -556,6 +717,15 @@ quiet_hours = { from = "22:00", to = "07:00" }
             .push(("x-team".into(), "dev".into()));
         assert!(to_toml_string(&config).is_err());
 
+        // Above i64::MAX is still written and read back (toml 0.9 reads it into a u64).
+        let mut config = parse_str(FULL).unwrap();
+        config.subscriptions[1].notify.interval_secs = Some(u64::MAX);
+        config.notifications.summary_refresh_secs = u64::MAX;
+        assert_eq!(
+            parse_str(&to_toml_string(&config).unwrap()).unwrap(),
+            config
+        );
+
         let mut config = parse_str(FULL).unwrap();
         config.subscriptions[0].headers.reverse();
         let reloaded = parse_str(&to_toml_string(&config).unwrap()).unwrap();
@@ -570,6 +740,7 @@ quiet_hours = { from = "22:00", to = "07:00" }
         assert!(s.enabled);
         assert_eq!(s.resume, ResumeMode::Header);
         assert_eq!(s.idle_timeout, IdleTimeout::Auto);
+        assert_eq!(s.notify, SubscriptionNotifyPrefs::default());
 
         let s = SubscriptionConfig::adhoc("http://127.0.0.1:9/x", Some(" My Builds ")).unwrap();
         assert_eq!(s.id.as_str(), "my-builds");

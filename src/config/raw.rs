@@ -6,6 +6,7 @@
 //! rely on (a checked URL, a `Duration`) are two types, and validation is the one bridge.
 
 use crate::Error;
+use crate::notify::{NotificationPrefs, SubscriptionNotifyPrefs};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -14,8 +15,9 @@ use std::collections::BTreeMap;
 #[serde(default, deny_unknown_fields)]
 pub(super) struct RawConfig {
     pub subscription: Vec<RawSubscription>,
-    /// Owned by the notification settings; carried through untouched.
-    pub notifications: toml::Table,
+    /// Already typed: every field has a default and serde checks the rest (templates, times,
+    /// priorities), so there is nothing looser to parse first.
+    pub notifications: NotificationPrefs,
 }
 
 /// One `[[subscription]]` table as written.
@@ -30,15 +32,19 @@ pub(super) struct RawSubscription {
     /// `"auto"` or an integer; checked by hand for a better message than an untagged enum gives.
     pub idle_timeout: Option<toml::Value>,
     pub headers: BTreeMap<String, String>,
+    /// The `[subscription.notify]` table; typed for the same reason as `notifications`.
+    pub notify: SubscriptionNotifyPrefs,
 }
 
-/// What [`super::save`] writes: every field explicit, so the file documents the defaults.
+/// What [`super::save`] writes: every subscription field explicit, so the file documents the
+/// defaults; the notification tables only when they differ from theirs (they are long).
 #[derive(Debug, Serialize)]
 pub(super) struct OutConfig<'a> {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub subscription: Vec<OutSubscription<'a>>,
-    #[serde(skip_serializing_if = "toml::Table::is_empty")]
-    pub notifications: &'a toml::Table,
+    /// `None` when it equals the defaults, to keep the file short.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<&'a NotificationPrefs>,
 }
 
 /// One subscription as [`super::save`] writes it.
@@ -52,6 +58,9 @@ pub(super) struct OutSubscription<'a> {
     pub idle_timeout: toml::Value,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<&'a str, &'a str>,
+    /// `None` when it equals the defaults, to keep the file short.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify: Option<&'a SubscriptionNotifyPrefs>,
 }
 
 /// Why a document did not become a [`RawConfig`].
@@ -80,6 +89,24 @@ pub(super) fn from_str(text: &str) -> Result<RawConfig, RawError> {
     })
 }
 
+/// Writes the document; should the TOML writer refuse a value, the error names its key
+/// ([`Error::ConfigInvalid`]) like a loading error does.
+pub(super) fn to_string(out: &OutConfig<'_>) -> Result<String, Error> {
+    let mut buffer = toml::ser::Buffer::new();
+    serde_path_to_error::serialize(out, toml::Serializer::new(&mut buffer)).map_err(|e| {
+        let key = key_of(e.path(), "");
+        Error::ConfigInvalid {
+            key: if key.is_empty() {
+                "(document)".into()
+            } else {
+                key
+            },
+            reason: format!("cannot be written as TOML: {}", e.inner()),
+        }
+    })?;
+    Ok(buffer.to_string())
+}
+
 /// "line 3, column 7: <what the parser expected>".
 fn syntax_reason(text: &str, error: &toml::de::Error) -> String {
     match error.span() {
@@ -105,7 +132,7 @@ fn line_of(text: &str, at: usize) -> usize {
 }
 
 /// `subscription[1].headers."Bad Header"` from serde's path, plus the offending field when the
-/// complaint is an unknown key (serde only names it inside the message).
+/// complaint is an unknown or missing key (serde only names it inside the message).
 fn key_of(path: &serde_path_to_error::Path, message: &str) -> String {
     let mut key = String::new();
     for segment in path.iter() {
@@ -118,8 +145,11 @@ fn key_of(path: &serde_path_to_error::Path, message: &str) -> String {
             serde_path_to_error::Segment::Unknown => push_key(&mut key, "?"),
         }
     }
-    // serde names an unknown key only in the message; the path usually ends with it already.
-    if let Some(rest) = message.strip_prefix("unknown field `")
+    // serde names an unknown or missing key only in the message; the path may end with it
+    // already.
+    if let Some(rest) = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("missing field `"))
         && let Some(end) = rest.find('`')
         && !matches!(path.iter().next_back(), Some(serde_path_to_error::Segment::Map { key: k }) if *k == rest[..end])
     {

@@ -72,6 +72,8 @@ pub(super) fn subscription(
         resume,
         idle_timeout,
         enabled: raw.enabled.unwrap_or(true),
+        // Checked by serde while parsing (templates, priorities); nothing is left to check here.
+        notify: raw.notify,
     })
 }
 

@@ -181,6 +181,7 @@ impl Now {
 /// days = ["mon", "tue"]    # optional; the day the window *starts* on; default every day
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct QuietHours {
     /// Local time the window opens.
     pub start: TimeOfDay,
