@@ -120,7 +120,7 @@ async fn sigkill_mid_burst_then_restart_stores_everything_exactly_once() {
             ));
             if n % 100 == 0 {
                 steps.push(raw(std::mem::take(&mut chunk)));
-                steps.push(Step::Pause(Duration::from_millis(2)));
+                steps.push(Step::Pause(Duration::from_millis(5)));
             }
         }
         steps.push(raw(chunk));
@@ -137,6 +137,17 @@ async fn sigkill_mid_burst_then_restart_stores_everything_exactly_once() {
         move || {
             let mut first = spawn_listen(&root, &[&url, "--name", "burst"]);
             let lines = first.take_lines(2_000, Duration::from_secs(30));
+            // Kill once a resume point is on disk, so the restart shows it resumes from disk
+            // (killed earlier, it would replay from the start: also correct, but tests less).
+            let state = root.join("config/state.json");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !std::fs::read_to_string(&state).is_ok_and(|s| s.contains("last_event_id")) {
+                assert!(
+                    Instant::now() < deadline,
+                    "no resume point was ever written"
+                );
+                std::thread::sleep(Duration::from_millis(5));
+            }
             first.child.kill().unwrap(); // SIGKILL: no flush, no goodbye
             first.child.wait().unwrap();
             let rest: Vec<String> = first.lines.iter().collect();

@@ -6,6 +6,10 @@ use clap::{Args, Parser, Subcommand};
 use sse_tray::config::{self, IdleTimeout, ResumeMode, SubscriptionConfig};
 use sse_tray::engine::{ConnectionState, Engine, EngineOptions, EngineSink, StopReason};
 use sse_tray::history::{EventKey, HistoryQuery, HistoryStore};
+use sse_tray::notify::{
+    DesktopNotifier, DesktopOptions, NotificationPipeline, NotificationPrefs, Notifier,
+    NotifierHealth, NotifySubscription,
+};
 use sse_tray::paths::AppPaths;
 use sse_tray::resume_state::ResumeStore;
 use sse_tray::{ReceivedEvent, SubscriptionId};
@@ -14,6 +18,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
 #[command(
@@ -52,6 +57,9 @@ struct ListenArgs {
     /// Seconds of silence after which the connection is presumed dead (default: automatic).
     #[arg(long, value_name = "SECS")]
     idle_timeout: Option<u64>,
+    /// Also show desktop notifications, through the same policy as the tray app.
+    #[arg(long)]
+    notify: bool,
 }
 
 #[derive(Args)]
@@ -135,8 +143,11 @@ fn adhoc_subscription(args: &ListenArgs, url: &str) -> sse_tray::Result<Subscrip
 }
 
 fn listen(paths: &AppPaths, args: ListenArgs) -> sse_tray::Result<ExitCode> {
-    let subscriptions = match &args.url {
-        Some(url) => vec![adhoc_subscription(&args, url)?],
+    let (subscriptions, prefs) = match &args.url {
+        Some(url) => (
+            vec![adhoc_subscription(&args, url)?],
+            NotificationPrefs::default(),
+        ),
         None => {
             let loaded = config::load(paths)?;
             if let Some(aside) = &loaded.set_aside {
@@ -145,6 +156,7 @@ fn listen(paths: &AppPaths, args: ListenArgs) -> sse_tray::Result<ExitCode> {
                     aside.display()
                 );
             }
+            let prefs = loaded.config.notifications;
             let enabled: Vec<_> = loaded
                 .config
                 .subscriptions
@@ -158,7 +170,7 @@ fn listen(paths: &AppPaths, args: ListenArgs) -> sse_tray::Result<ExitCode> {
                 );
                 return Ok(ExitCode::from(2));
             }
-            enabled
+            (enabled, prefs)
         }
     };
     let (history, aside) = HistoryStore::open_or_set_aside(&paths.history_file())?;
@@ -180,13 +192,21 @@ fn listen(paths: &AppPaths, args: ListenArgs) -> sse_tray::Result<ExitCode> {
         path: "listen".into(),
         source,
     })?;
+    let notify = args.notify;
     runtime.block_on(async move {
         let running = Arc::new(AtomicUsize::new(subscriptions.len()));
         let all_stopped = Arc::new(tokio::sync::Notify::new());
+        let cancel = CancellationToken::new();
+        let pipeline = if notify {
+            Some(start_notifications(prefs, &subscriptions, cancel.clone()).await)
+        } else {
+            None
+        };
         let sink = PrintingSink {
             running: running.clone(),
             all_stopped: all_stopped.clone(),
             stdout: std::io::stdout(),
+            pipeline,
         };
         let engine = Engine::start(
             subscriptions,
@@ -203,8 +223,46 @@ fn listen(paths: &AppPaths, args: ListenArgs) -> sse_tray::Result<ExitCode> {
             }
         };
         engine.shutdown().await?;
+        cancel.cancel();
         Ok(outcome)
     })
+}
+
+/// Starts the desktop notifier and the policy timer; clicks are reported on stderr.
+async fn start_notifications(
+    prefs: NotificationPrefs,
+    subscriptions: &[SubscriptionConfig],
+    cancel: CancellationToken,
+) -> NotificationPipeline {
+    let (notifier, mut actions) = DesktopNotifier::start(DesktopOptions::default()).await;
+    if let NotifierHealth::Unavailable(reason) = notifier.health() {
+        eprintln!("warning: notifications unavailable ({reason}); events are still stored");
+    }
+    let pipeline = NotificationPipeline::new(
+        prefs,
+        subscriptions.iter().map(|s| NotifySubscription {
+            id: s.id.clone(),
+            name: s.name.clone(),
+            prefs: s.notify.clone(),
+        }),
+        Arc::new(notifier),
+    );
+    tokio::spawn({
+        let (pipeline, cancel) = (pipeline.clone(), cancel.clone());
+        async move { pipeline.run_timer(cancel).await }
+    });
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                action = actions.recv() => match action {
+                    Some(action) => eprintln!("notification clicked: {action:?}"),
+                    None => return,
+                },
+            }
+        }
+    });
+    pipeline
 }
 
 /// Ctrl-C, or SIGTERM on Unix.
@@ -233,10 +291,14 @@ struct PrintingSink {
     running: Arc<AtomicUsize>,
     all_stopped: Arc<tokio::sync::Notify>,
     stdout: std::io::Stdout,
+    pipeline: Option<NotificationPipeline>,
 }
 
 impl EngineSink for PrintingSink {
-    fn event_stored(&mut self, _key: EventKey, event: &ReceivedEvent) {
+    fn event_stored(&mut self, key: EventKey, event: &ReceivedEvent) {
+        if let Some(pipeline) = &self.pipeline {
+            pipeline.event_stored(key, event);
+        }
         let line = serde_json::json!({
             "subscription": event.subscription,
             "id": event.id,

@@ -6,6 +6,7 @@ use sse_tray::engine::{
     BackoffPolicy, ConnectionState, Engine, EngineOptions, EngineSink, IdlePolicy,
 };
 use sse_tray::history::{EventKey, HistoryStore};
+use sse_tray::notify::NotificationPipeline;
 use sse_tray::paths::AppPaths;
 use sse_tray::resume_state::ResumeStore;
 use sse_tray::{ReceivedEvent, SubscriptionId};
@@ -21,10 +22,13 @@ pub enum Seen {
     StorageFailed(String),
 }
 
-struct ChannelSink(mpsc::UnboundedSender<Seen>);
+struct ChannelSink(mpsc::UnboundedSender<Seen>, Option<NotificationPipeline>);
 
 impl EngineSink for ChannelSink {
     fn event_stored(&mut self, key: EventKey, event: &ReceivedEvent) {
+        if let Some(pipeline) = &self.1 {
+            pipeline.event_stored(key, event);
+        }
         let _ = self.0.send(Seen::Stored(key, event.clone()));
     }
     fn state_changed(&mut self, subscription: &SubscriptionId, state: &ConnectionState) {
@@ -79,6 +83,16 @@ pub fn start(
     subscriptions: Vec<SubscriptionConfig>,
     options: EngineOptions,
 ) -> Running {
+    start_with(paths, subscriptions, options, None)
+}
+
+/// Like [`start`], with newly stored events also going through a notification pipeline.
+pub fn start_with(
+    paths: &AppPaths,
+    subscriptions: Vec<SubscriptionConfig>,
+    options: EngineOptions,
+    pipeline: Option<NotificationPipeline>,
+) -> Running {
     let history = HistoryStore::open(&paths.history_file()).expect("history opens");
     let (resume, set_aside) = ResumeStore::open(paths.state_file()).expect("state opens");
     assert!(set_aside.is_none(), "unexpected corrupt state file");
@@ -87,7 +101,7 @@ pub fn start(
         subscriptions,
         history,
         resume,
-        Box::new(ChannelSink(tx)),
+        Box::new(ChannelSink(tx, pipeline)),
         options,
     )
     .expect("engine starts");

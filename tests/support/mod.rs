@@ -1,5 +1,8 @@
-//! Shared test support: a scriptable SSE server and an engine harness.
+//! Shared test support: a scriptable SSE server, an engine harness, and a recording
+//! notification server for the D-Bus session bus.
 #![allow(dead_code, missing_docs, clippy::unwrap_used)]
 
 pub mod engine_harness;
+#[cfg(all(unix, not(target_os = "macos")))]
+pub mod notification_server;
 pub mod sse_server;

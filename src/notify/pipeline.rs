@@ -1,0 +1,139 @@
+//! The running notification path: newly stored events in, decisions applied to a [`Notifier`],
+//! and the one timer the policy asks for (a throttle summary's final count, the summary at the
+//! end of quiet hours). The CLI and the app both use it, so `listen --notify` shows exactly what
+//! the tray app would.
+//!
+//! The engine calls [`NotificationPipeline::event_stored`] from its writer thread; the call
+//! decides under a short lock and hands requests to the notifier's queue, so storage is never
+//! held up by D-Bus. The timer sleeps until the policy's next deadline and is woken early only
+//! when a new decision may have moved it: no polling loop while idle.
+
+use super::{
+    DoNotDisturb, NotificationPolicy, NotificationPrefs, Notifier, NotifyInput, Now,
+    SubscriptionNotifyPrefs,
+};
+use crate::event::{ReceivedEvent, SubscriptionId};
+use crate::history::EventKey;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// One subscription as the notification path needs it.
+#[derive(Clone, Debug)]
+pub struct NotifySubscription {
+    /// The stable id.
+    pub id: SubscriptionId,
+    /// The display name used in titles and summaries.
+    pub name: String,
+    /// Its notification preferences.
+    pub prefs: SubscriptionNotifyPrefs,
+}
+
+/// Policy + notifier + timer, shared between the engine's writer thread and a timer task.
+#[derive(Clone)]
+pub struct NotificationPipeline {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    policy: Mutex<NotificationPolicy>,
+    names: Mutex<HashMap<SubscriptionId, String>>,
+    notifier: Arc<dyn Notifier>,
+    deadline_moved: Notify,
+}
+
+impl NotificationPipeline {
+    /// A pipeline for these subscriptions.
+    pub fn new(
+        prefs: NotificationPrefs,
+        subscriptions: impl IntoIterator<Item = NotifySubscription>,
+        notifier: Arc<dyn Notifier>,
+    ) -> Self {
+        let mut policy = NotificationPolicy::new(prefs);
+        let mut names = HashMap::new();
+        for subscription in subscriptions {
+            policy.set_subscription(subscription.id.clone(), subscription.prefs);
+            names.insert(subscription.id, subscription.name);
+        }
+        Self {
+            shared: Arc::new(Shared {
+                policy: Mutex::new(policy),
+                names: Mutex::new(names),
+                notifier,
+                deadline_moved: Notify::new(),
+            }),
+        }
+    }
+
+    /// Decides and shows what a newly stored event deserves.
+    pub fn event_stored(&self, key: EventKey, event: &ReceivedEvent) {
+        let subscription_name = self
+            .shared
+            .names
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&event.subscription)
+            .cloned()
+            .unwrap_or_else(|| event.subscription.to_string());
+        let input = NotifyInput {
+            subscription: event.subscription.clone(),
+            subscription_name,
+            event_key: key.0,
+            event_id: event.id.clone(),
+            event_type: event.event_type.clone(),
+            data: event.data.clone(),
+            received_at: event.received_at,
+        };
+        let decisions = self.policy().decide(&input, Now::system());
+        for decision in &decisions {
+            self.shared.notifier.apply(decision);
+        }
+        self.shared.deadline_moved.notify_one();
+    }
+
+    /// Turns do-not-disturb on, off, or on until a time.
+    pub fn set_do_not_disturb(&self, dnd: DoNotDisturb) {
+        self.policy().set_do_not_disturb(dnd);
+        self.shared.deadline_moved.notify_one();
+    }
+
+    /// Whether notifications are held back right now (quiet hours or do-not-disturb).
+    pub fn is_quiet(&self) -> bool {
+        self.policy().is_quiet(Now::system())
+    }
+
+    /// Runs the policy's timer until `cancel` fires.
+    pub async fn run_timer(&self, cancel: CancellationToken) {
+        loop {
+            let now = Now::system();
+            let wait = self.policy().next_deadline(now).map(|deadline| {
+                Duration::from_millis(deadline.saturating_sub(now.unix_ms).max(0) as u64)
+            });
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = self.shared.deadline_moved.notified() => continue,
+                () = sleep_or_forever(wait) => {}
+            }
+            let decisions = self.policy().tick(Now::system());
+            for decision in &decisions {
+                self.shared.notifier.apply(decision);
+            }
+        }
+    }
+
+    fn policy(&self) -> std::sync::MutexGuard<'_, NotificationPolicy> {
+        self.shared
+            .policy
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+async fn sleep_or_forever(wait: Option<Duration>) {
+    match wait {
+        Some(wait) => tokio::time::sleep(wait).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,233 @@
+//! The whole path on a real D-Bus session bus: a real SSE stream → engine → history → policy →
+//! `DesktopNotifier` → a recording notification server written in the test, and a simulated click
+//! back to the event it names. Runs under `dbus-run-session` (scripts/test.sh); fails, never
+//! skips, without a bus.
+
+#![cfg(all(unix, not(target_os = "macos")))]
+// Test code fails loudly on broken set-up: unwrap is the point.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use sse_tray::SubscriptionId;
+use sse_tray::notify::{
+    DesktopNotifier, DesktopOptions, NotificationAction, NotificationPipeline, NotificationPrefs,
+    Notifier, NotifierHealth, NotifySubscription, SubscriptionNotifyPrefs,
+};
+use sse_tray::paths::AppPaths;
+use std::sync::Arc;
+use std::time::Duration;
+use support::engine_harness::{Seen, fast_options, start_with, subscription};
+use support::notification_server::{self as bus, NotificationServer};
+use support::sse_server::{ScriptedServer, Step, raw, resumed_from, stream_head};
+use tokio_util::sync::CancellationToken;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn build_frame(n: u64, priority: &str) -> Step {
+    raw(format!(
+        "event: build\nid: {n}\ndata: {{\"title\":\"Build {n}\",\"message\":\"tests & lint <ok>\",\"url\":\"https://ci.example.com/b/{n}\",\"priority\":\"{priority}\"}}\n\n"
+    ))
+}
+
+fn pipeline(notifier: DesktopNotifier) -> NotificationPipeline {
+    let prefs = NotificationPrefs {
+        burst: 5,
+        interval_secs: 600,
+        summary_refresh_secs: 1,
+        ..NotificationPrefs::default()
+    };
+    let builds = NotifySubscription {
+        id: SubscriptionId::new("builds"),
+        name: "Builds".into(),
+        prefs: SubscriptionNotifyPrefs::default(),
+    };
+    NotificationPipeline::new(prefs, [builds], Arc::new(notifier))
+}
+
+/// A burst of 12 becomes 5 notifications and one summary updated in place to an exact count; a
+/// replay after reconnecting notifies nothing twice; an urgent event passes the throttle; a click
+/// names the stored event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_becomes_notifications_without_flood_or_repeats() {
+    let _guard = bus::bus_lock().await;
+    let _bus = bus::require_session_bus().await;
+    let server = NotificationServer::start(&["actions", "body", "body-markup"]).await;
+    let (notifier, mut actions) = DesktopNotifier::start(DesktopOptions::default()).await;
+    assert!(notifier.health().is_available(), "{:?}", notifier.health());
+    let pipeline = pipeline(notifier);
+    let cancel = CancellationToken::new();
+    let timer = tokio::spawn({
+        let (pipeline, cancel) = (pipeline.clone(), cancel.clone());
+        async move { pipeline.run_timer(cancel).await }
+    });
+
+    let sse = ScriptedServer::start(|request, index| {
+        let mut steps = vec![stream_head()];
+        if index == 0 {
+            steps.extend((1..=12).map(|n| build_frame(n, "default")));
+            steps.push(Step::Pause(Duration::from_millis(1_500)));
+        } else {
+            // A replaying server: the last two again, then one urgent event.
+            let from = resumed_from(request);
+            steps.extend((from - 1..=from).map(|n| build_frame(n, "default")));
+            steps.push(build_frame(13, "urgent"));
+            steps.push(Step::Hang);
+        }
+        steps
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let paths = AppPaths::under(dir.path());
+    let mut run = start_with(
+        &paths,
+        vec![subscription("builds", &sse.url())],
+        fast_options(),
+        Some(pipeline),
+    );
+    let stored = run.stored(13, WAIT).await;
+    assert_eq!(stored.last().unwrap().id.as_deref(), Some("13"));
+
+    // 5 events + the summary opened (count 1) + its in-place updates + the urgent one.
+    server.wait_for_calls(8).await;
+    // Let the throttle summary reach its final count (refreshed at most every second).
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let calls_now = server.calls();
+    let events: Vec<_> = calls_now
+        .iter()
+        .filter(|c| c.summary.starts_with("Build"))
+        .collect();
+    assert_eq!(
+        events
+            .iter()
+            .map(|c| c.summary.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "Build 1", "Build 2", "Build 3", "Build 4", "Build 5", "Build 13"
+        ],
+        "5 shown, the rest throttled, the replayed ones never again, the urgent one through"
+    );
+    assert_eq!(
+        events[0].body, "tests &amp; lint &lt;ok&gt;",
+        "escaped for body-markup"
+    );
+    assert_eq!(events[0].urgency, Some(1));
+    assert_eq!(events[5].urgency, Some(2), "urgent maps to critical");
+    assert!(events[0].actions.contains(&"open-link".to_owned()));
+    let summaries: Vec<_> = calls_now
+        .iter()
+        .filter(|c| c.summary.contains("more from Builds"))
+        .collect();
+    assert!(summaries.len() >= 2, "{summaries:?}");
+    assert!(
+        summaries[1..]
+            .iter()
+            .all(|c| c.replaces_id == summaries[0].id),
+        "updated in place: {summaries:?}"
+    );
+    assert_eq!(
+        summaries.last().unwrap().summary,
+        "7 more from Builds",
+        "exact count"
+    );
+
+    server.invoke_action(events[0].id, "default").await;
+    let action = tokio::time::timeout(WAIT, actions.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let NotificationAction::OpenEvent {
+        subscription,
+        event_key,
+        event_id,
+    } = action
+    else {
+        panic!("unexpected action {action:?}");
+    };
+    assert_eq!(subscription.as_str(), "builds");
+    assert_eq!(event_id.as_deref(), Some("1"));
+    let history = support::engine_harness::history_events(&paths);
+    assert_eq!(
+        history[0].key.0, event_key,
+        "the click names the stored row"
+    );
+
+    cancel.cancel();
+    timer.await.unwrap();
+    run.engine.shutdown().await.unwrap();
+    server.stop().await;
+}
+
+/// No notification server at all: notifications are "unavailable", history keeps every event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_notification_server_history_keeps_working() {
+    let _guard = bus::bus_lock().await;
+    let connection = bus::require_session_bus().await;
+    bus::wait_until_no_server(&connection).await;
+    let (notifier, _actions) = DesktopNotifier::start(DesktopOptions::default()).await;
+    assert!(matches!(notifier.health(), NotifierHealth::Unavailable(_)));
+    let sse = ScriptedServer::start(|_, _| {
+        let mut steps = vec![stream_head()];
+        steps.extend((1..=3).map(|n| build_frame(n, "high")));
+        steps.push(Step::Hang);
+        steps
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let paths = AppPaths::under(dir.path());
+    let mut run = start_with(
+        &paths,
+        vec![subscription("builds", &sse.url())],
+        fast_options(),
+        Some(pipeline(notifier)),
+    );
+    run.stored(3, WAIT).await;
+    assert!(
+        !run.drain()
+            .iter()
+            .any(|s| matches!(s, Seen::StorageFailed(_)))
+    );
+    run.engine.shutdown().await.unwrap();
+    assert_eq!(support::engine_harness::history_events(&paths).len(), 3);
+}
+
+/// `sse-tray-cli listen --notify` shows real notifications through the same path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_shows_notifications_with_notify() {
+    let _guard = bus::bus_lock().await;
+    let _bus = bus::require_session_bus().await;
+    let server = NotificationServer::start(&["actions", "body"]).await;
+    let sse =
+        ScriptedServer::start(|_, _| vec![stream_head(), build_frame(1, "default"), Step::Hang])
+            .await;
+    let dir = tempfile::tempdir().unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_sse-tray-cli"))
+        .args(["listen", &sse.url(), "--name", "Builds", "--notify"])
+        .env("SSE_TRAY_CONFIG_DIR", dir.path().join("config"))
+        .env("SSE_TRAY_DATA_DIR", dir.path().join("data"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let calls = server.wait_for_calls(1).await;
+    let pid = child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(calls[0].summary, "Build 1");
+    assert_eq!(
+        calls[0].body, "tests & lint <ok>",
+        "no markup escaping when not advertised"
+    );
+    assert_eq!(calls[0].app_name, "SSE Tray");
+    server.stop().await;
+}
