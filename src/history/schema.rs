@@ -1,0 +1,109 @@
+//! The database layout and how a file is brought up to it: connection settings (WAL, busy
+//! timeout) and a list of migrations tracked by `PRAGMA user_version`, each applied in its own
+//! transaction so a crash mid-migration leaves the previous version intact.
+
+use rusqlite::{Connection, TransactionBehavior};
+use std::time::Duration;
+
+/// How long a connection waits for another one's write lock before giving up with `SQLITE_BUSY`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Page cache per connection, in KiB (negative `cache_size` means KiB). SQLite's default size:
+/// measured, a larger cache made each commit slower (the cache is swept at the end of every
+/// transaction) and did not help the firehose.
+const CACHE_KIB: i64 = 2 * 1024;
+
+/// The migrations, in order; migration `i` takes the file from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // v1: events, counters, the lagging full-text index and its marker.
+    "
+    CREATE TABLE events (
+        key         INTEGER PRIMARY KEY, -- assigned by the store, never reused (see key_floor)
+        subscription TEXT NOT NULL,
+        event_id    TEXT,               -- NULL when the server sent no id (or an empty one)
+        event_type  TEXT NOT NULL,
+        data        TEXT NOT NULL,
+        received_at INTEGER NOT NULL,   -- Unix ms
+        read        INTEGER NOT NULL DEFAULT 0
+    );
+    -- Dedupe: one row per (subscription, id); NULL ids are distinct, so events without an id
+    -- are never duplicates. It holds every row, so it also finds a subscription's rows (see
+    -- `query` for when paging uses it). There is deliberately no other index on `events`: a
+    -- (subscription, key) index cost ~30% of the insert rate, and one on `read` would cost every
+    -- insert for a filter whose rows are the newest anyway.
+    CREATE UNIQUE INDEX events_dedupe ON events(subscription, event_id);
+
+    -- Rows and unread rows per (subscription, event type), maintained by the store on every
+    -- change, so counts and the type filter list never scan the events.
+    CREATE TABLE event_counts (
+        subscription TEXT NOT NULL,
+        event_type   TEXT NOT NULL,
+        total        INTEGER NOT NULL,
+        unread       INTEGER NOT NULL,
+        PRIMARY KEY (subscription, event_type)
+    ) WITHOUT ROWID;
+
+    -- Full-text index over event type and data; rowid = events.key. Contentless (the text lives
+    -- in `events`) with delete support so retention can remove rows from it.
+    CREATE VIRTUAL TABLE events_fts USING fts5(
+        event_type, data, content = '', contentless_delete = 1
+    );
+
+    -- Small named values: `fts_indexed_upto` = every event with key <= it is in `events_fts`;
+    -- `key_floor` = the largest key ever deleted, so new keys stay above it even when the newest
+    -- rows were deleted (AUTOINCREMENT would do the same at a cost on every insert).
+    CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+    INSERT INTO meta (name, value) VALUES ('fts_indexed_upto', 0), ('key_floor', 0);
+    ",
+];
+
+/// The schema version this build writes.
+pub(super) fn latest_version() -> i64 {
+    i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX)
+}
+
+/// Per-connection settings. Also the first statements that read the file, so a file that is not
+/// a database fails here.
+pub(super) fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(%mode, "history database is not in WAL mode; readers may block the writer");
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+/// The outcome of [`migrate`].
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Migrated {
+    /// The file is at the latest version (possibly after applying migrations).
+    Current,
+    /// The file was written by a newer build; it is left untouched.
+    TooNew(i64),
+}
+
+/// Applies the missing migrations, each in an immediate transaction that re-reads the version, so
+/// two handles opening the same file at once do not both apply one.
+pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<Migrated> {
+    loop {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        if version > latest_version() {
+            return Ok(Migrated::TooNew(version));
+        }
+        let Some(sql) = usize::try_from(version)
+            .ok()
+            .and_then(|v| MIGRATIONS.get(v))
+        else {
+            return Ok(Migrated::Current);
+        };
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version + 1)?;
+        tx.commit()?;
+    }
+}

@@ -1,0 +1,527 @@
+//! [`HistoryStore`]: opening the file (and setting a corrupt one aside), writing batches with
+//! deduplication, and the small per-event operations (get, find, mark read, counts, clear).
+//! Paging and search live in `query`, the full-text index in `search_index`, retention in
+//! `retention`.
+
+use super::checkpoint::Checkpointer;
+use super::counts::CountDeltas;
+use super::retention::{self, Retention};
+use super::schema::{self, Migrated};
+use super::search_index;
+use super::{EventKey, InsertOutcome, StoredEvent};
+use crate::{Error, ReceivedEvent, Result, SubscriptionId};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use std::path::{Path, PathBuf};
+
+/// The columns every query returning a [`StoredEvent`] selects, in the order [`event_from_row`]
+/// reads them (qualified by the alias `e`).
+pub(super) const EVENT_COLUMNS: &str =
+    "e.key, e.subscription, e.event_id, e.event_type, e.data, e.received_at, e.read";
+
+/// Retention never deletes fewer rows than this per insert, so tiny batches still converge.
+const MIN_RETENTION_STEP: usize = 64;
+
+/// A handle on the history database. Open one per thread: a writer (the engine) and any number of
+/// readers (UI) may each hold one on the same file.
+#[derive(Debug)]
+pub struct HistoryStore {
+    pub(super) conn: Connection,
+    path: PathBuf,
+    retention: Retention,
+    /// Started by the first `insert_batch`: handles that only read never need it.
+    checkpointer: Option<Checkpointer>,
+}
+
+impl HistoryStore {
+    /// Opens (creating if needed) the database at `path`, with its parent directories, and brings
+    /// its schema up to date.
+    ///
+    /// A file that is not a SQLite database gives [`Error::Corrupt`]; one written by a newer build
+    /// gives [`Error::HistoryTooNew`]. Use [`HistoryStore::open_or_set_aside`] to recover from the
+    /// first automatically.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+                action: "creating",
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        let classify = |e| classify_open_error(path, e);
+        let mut conn = Connection::open(path).map_err(classify)?;
+        schema::configure(&conn).map_err(classify)?;
+        match schema::migrate(&mut conn).map_err(classify)? {
+            Migrated::Current => {}
+            Migrated::TooNew(found) => {
+                return Err(Error::HistoryTooNew {
+                    path: path.to_path_buf(),
+                    found,
+                    supported: schema::latest_version(),
+                });
+            }
+        }
+        Ok(Self {
+            conn,
+            path: path.to_path_buf(),
+            retention: Retention::default(),
+            checkpointer: None,
+        })
+    }
+
+    /// Like [`HistoryStore::open`], but a file that is not a database is renamed to
+    /// `<name>.corrupt-<unix seconds>` (with its `-wal`/`-shm` companions) and a fresh database is
+    /// started. Returns where the old file went, so the user can be told. Nothing is deleted.
+    pub fn open_or_set_aside(path: &Path) -> Result<(Self, Option<PathBuf>)> {
+        match Self::open(path) {
+            Ok(store) => Ok((store, None)),
+            Err(Error::Corrupt { reason, .. }) => {
+                let aside = set_aside(path, crate::event::now_unix_ms() / 1000)?;
+                tracing::warn!(
+                    path = %path.display(),
+                    aside = %aside.display(),
+                    %reason,
+                    "history database unreadable; moved aside and starting a new one"
+                );
+                let store = Self::open(path)?;
+                Ok((store, Some(aside)))
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// The database file this handle is on.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Stores a batch in one transaction and says, in input order, which events were stored and
+    /// which were duplicates of a stored event (same subscription and non-empty event id, including
+    /// an earlier event of the same batch). Events without an id are always stored.
+    ///
+    /// Afterwards the retention policy set with [`HistoryStore::set_retention`] removes at most
+    /// about twice the batch size of the oldest rows, in the same transaction, taking the newest
+    /// `received_at` of the batch as "now". On error nothing of the batch is stored.
+    pub fn insert_batch(&mut self, events: &[ReceivedEvent]) -> Result<Vec<InsertOutcome>> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.start_checkpointer();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut outcomes = Vec::with_capacity(events.len());
+        let mut deltas = CountDeltas::default();
+        let mut next_key = next_key(&tx)?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO events (key, subscription, event_id, event_type, data, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT DO NOTHING",
+            )?;
+            for event in events {
+                let id = event.id.as_deref().filter(|id| !id.is_empty());
+                let changed = insert.execute((
+                    next_key,
+                    event.subscription.as_str(),
+                    id,
+                    event.event_type.as_str(),
+                    event.data.as_str(),
+                    event.received_at,
+                ))?;
+                if changed == 0 {
+                    outcomes.push(InsertOutcome::Duplicate);
+                } else {
+                    outcomes.push(InsertOutcome::Inserted(EventKey(next_key)));
+                    next_key += 1;
+                    deltas.add(event.subscription.as_str(), event.event_type.as_str(), 1, 1);
+                }
+            }
+        }
+        deltas.apply(&tx)?;
+        if !self.retention.is_unlimited() {
+            let now_ms = events
+                .iter()
+                .map(|e| e.received_at)
+                .max()
+                .unwrap_or_default();
+            let step = events.len().saturating_mul(2).max(MIN_RETENTION_STEP);
+            retention::apply_in(&tx, &self.retention, now_ms, step)?;
+        }
+        tx.commit()?;
+        self.after_batch_commit();
+        Ok(outcomes)
+    }
+
+    /// Moves checkpoints of this handle to a background thread (see `checkpoint`); if the thread
+    /// cannot be started, SQLite's automatic checkpoint stays on.
+    fn start_checkpointer(&mut self) {
+        if self.checkpointer.is_some() {
+            return;
+        }
+        match Checkpointer::start(&self.path) {
+            Ok(checkpointer) => match self.conn.pragma_update(None, "wal_autocheckpoint", 0) {
+                Ok(()) => self.checkpointer = Some(checkpointer),
+                Err(error) => tracing::warn!(%error, "keeping automatic WAL checkpoints"),
+            },
+            Err(error) => tracing::warn!(%error, "no background WAL checkpoints"),
+        }
+    }
+
+    /// Wakes the checkpoint thread (the batch is committed; nothing here can fail it).
+    fn after_batch_commit(&self) {
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.restart_if_wanted(&self.conn);
+            checkpointer.committed();
+        }
+    }
+
+    /// The event stored under `key`, if it is still stored.
+    pub fn get(&self, key: EventKey) -> Result<Option<StoredEvent>> {
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM events AS e WHERE e.key = ?1");
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([key.0], event_from_row)
+            .optional()?)
+    }
+
+    /// The stored event with this subscription and event id (e.g. a notification was clicked).
+    pub fn find(
+        &self,
+        subscription: &SubscriptionId,
+        event_id: &str,
+    ) -> Result<Option<StoredEvent>> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events AS e
+             WHERE e.subscription = ?1 AND e.event_id = ?2"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        Ok(stmt
+            .query_row((subscription.as_str(), event_id), event_from_row)
+            .optional()?)
+    }
+
+    /// Marks these events read; returns how many were unread (unknown keys are ignored).
+    pub fn mark_read(&mut self, keys: &[EventKey]) -> Result<usize> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut deltas = CountDeltas::default();
+        let mut marked = 0;
+        {
+            let mut update = tx.prepare_cached(
+                "UPDATE events SET read = 1 WHERE key = ?1 AND read = 0
+                 RETURNING subscription, event_type",
+            )?;
+            for key in keys {
+                let pair = update
+                    .query_row([key.0], |row| {
+                        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                    })
+                    .optional()?;
+                if let Some((subscription, event_type)) = pair {
+                    deltas.add(subscription, event_type, 0, -1);
+                    marked += 1;
+                }
+            }
+        }
+        deltas.apply(&tx)?;
+        tx.commit()?;
+        Ok(marked)
+    }
+
+    /// Marks every event (of one subscription, or of all) read; returns how many were unread.
+    pub fn mark_all_read(&mut self, subscription: Option<&SubscriptionId>) -> Result<usize> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let marked = match subscription {
+            Some(sub) => {
+                let marked = tx
+                    .prepare_cached(
+                        "UPDATE events SET read = 1 WHERE subscription = ?1 AND read = 0",
+                    )?
+                    .execute([sub.as_str()])?;
+                tx.prepare_cached("UPDATE event_counts SET unread = 0 WHERE subscription = ?1")?
+                    .execute([sub.as_str()])?;
+                marked
+            }
+            None => {
+                let marked = tx
+                    .prepare_cached("UPDATE events SET read = 1 WHERE read = 0")?
+                    .execute([])?;
+                tx.prepare_cached("UPDATE event_counts SET unread = 0")?
+                    .execute([])?;
+                marked
+            }
+        };
+        tx.commit()?;
+        Ok(marked)
+    }
+
+    /// How many stored events are unread (of one subscription, or of all). Reads a maintained
+    /// counter, so it costs the same for ten rows or ten million.
+    pub fn unread_count(&self, subscription: Option<&SubscriptionId>) -> Result<u64> {
+        self.sum_counts("unread", subscription)
+    }
+
+    /// How many events are stored (of one subscription, or of all), from the same counters.
+    pub fn total_count(&self, subscription: Option<&SubscriptionId>) -> Result<u64> {
+        self.sum_counts("total", subscription)
+    }
+
+    fn sum_counts(&self, column: &str, subscription: Option<&SubscriptionId>) -> Result<u64> {
+        let sql = format!(
+            "SELECT COALESCE(SUM({column}), 0) FROM event_counts
+             WHERE ?1 IS NULL OR subscription = ?1"
+        );
+        let sum: i64 = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([subscription.map(SubscriptionId::as_str)], |row| row.get(0))?;
+        Ok(u64::try_from(sum).unwrap_or(0))
+    }
+
+    /// The event types present in history (of one subscription, or of all), sorted, for the
+    /// type filter.
+    pub fn event_types(&self, subscription: Option<&SubscriptionId>) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT event_type FROM event_counts
+             WHERE total > 0 AND (?1 IS NULL OR subscription = ?1)
+             ORDER BY event_type",
+        )?;
+        let types = stmt
+            .query_map([subscription.map(SubscriptionId::as_str)], |row| row.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(types)
+    }
+
+    /// Deletes every event (of one subscription, or of all) and returns how many. Keys are not
+    /// reused afterwards.
+    pub fn clear(&mut self, subscription: Option<&SubscriptionId>) -> Result<usize> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let deleted = match subscription {
+            Some(sub) => remove_rows(
+                &tx,
+                "DELETE FROM events WHERE subscription = ?1
+                 RETURNING key, subscription, event_type, read",
+                [sub.as_str()],
+            )?,
+            None => {
+                let newest = tx.query_row("SELECT MAX(key) FROM events", [], |row| row.get(0))?;
+                raise_key_floor(&tx, newest)?;
+                let deleted = tx.execute("DELETE FROM events", [])?;
+                tx.execute("DELETE FROM event_counts", [])?;
+                search_index::remove_all(&tx)?;
+                deleted
+            }
+        };
+        tx.commit()?;
+        Ok(deleted)
+    }
+
+    /// Sets the policy [`HistoryStore::insert_batch`] applies after each batch (unlimited by
+    /// default).
+    pub fn set_retention(&mut self, policy: Retention) {
+        self.retention = policy;
+    }
+
+    /// The policy applied after each batch.
+    pub fn retention(&self) -> &Retention {
+        &self.retention
+    }
+}
+
+/// Runs a `DELETE ... RETURNING key, subscription, event_type, read` and keeps the counters and
+/// the full-text index in step with the rows it removed. Returns how many rows were deleted.
+pub(super) fn remove_rows(
+    conn: &Connection,
+    delete_sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<usize> {
+    let mut deltas = CountDeltas::default();
+    let mut keys = Vec::new();
+    {
+        let mut delete = conn.prepare_cached(delete_sql)?;
+        let mut rows = delete.query(params)?;
+        while let Some(row) = rows.next()? {
+            let read: bool = row.get(3)?;
+            keys.push(row.get::<_, i64>(0)?);
+            deltas.add(
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                -1,
+                if read { 0 } else { -1 },
+            );
+        }
+    }
+    deltas.apply(conn)?;
+    raise_key_floor(conn, keys.iter().max().copied())?;
+    search_index::remove_keys(conn, &keys)?;
+    Ok(keys.len())
+}
+
+/// The key for the next inserted event: above every stored key and every deleted one.
+fn next_key(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "SELECT MAX(COALESCE((SELECT MAX(key) FROM events), 0),
+                    (SELECT value FROM meta WHERE name = 'key_floor')) + 1",
+    )?
+    .query_row([], |row| row.get(0))
+}
+
+/// Records that keys up to `deleted` were deleted, so they are never handed out again.
+fn raise_key_floor(conn: &Connection, deleted: Option<i64>) -> rusqlite::Result<()> {
+    if let Some(newest) = deleted {
+        conn.prepare_cached("UPDATE meta SET value = MAX(value, ?1) WHERE name = 'key_floor'")?
+            .execute([newest])?;
+    }
+    Ok(())
+}
+
+/// Reads the columns of [`EVENT_COLUMNS`].
+pub(super) fn event_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
+    Ok(StoredEvent {
+        key: EventKey(row.get(0)?),
+        subscription: SubscriptionId(row.get(1)?),
+        id: row.get(2)?,
+        event_type: row.get(3)?,
+        data: row.get(4)?,
+        received_at: row.get(5)?,
+        read: row.get(6)?,
+    })
+}
+
+/// Turns "this file is not a database" into [`Error::Corrupt`]; everything else stays a
+/// (retryable) database error.
+fn classify_open_error(path: &Path, error: rusqlite::Error) -> Error {
+    use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+    match error.sqlite_error_code() {
+        Some(NotADatabase | DatabaseCorrupt) => Error::Corrupt {
+            path: path.to_path_buf(),
+            reason: error.to_string(),
+        },
+        _ => Error::History(error),
+    }
+}
+
+/// Renames `path` (and its `-wal` / `-shm` files, which belong to it) to
+/// `<name>.corrupt-<unix_secs>[-n]`, never overwriting an earlier one. Returns the new path.
+pub(super) fn set_aside(path: &Path, unix_secs: i64) -> Result<PathBuf> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut aside = path.with_file_name(format!("{name}.corrupt-{unix_secs}"));
+    let mut n = 1;
+    while aside.exists() {
+        aside = path.with_file_name(format!("{name}.corrupt-{unix_secs}-{n}"));
+        n += 1;
+    }
+    let rename = |from: &Path, to: &Path| {
+        std::fs::rename(from, to).map_err(|source| Error::Io {
+            action: "setting aside",
+            path: from.to_path_buf(),
+            source,
+        })
+    };
+    rename(path, &aside)?;
+    let with_suffix = |base: &Path, suffix: &str| {
+        let mut name = base.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    for suffix in ["-wal", "-shm"] {
+        let companion = with_suffix(path, suffix);
+        if companion.exists() {
+            rename(&companion, &with_suffix(&aside, suffix))?;
+        }
+    }
+    Ok(aside)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: usize, data: &str) -> ReceivedEvent {
+        ReceivedEvent {
+            subscription: SubscriptionId::new("s"),
+            id: Some(id.to_string()),
+            event_type: "t".into(),
+            data: data.into(),
+            received_at: 1,
+        }
+    }
+
+    fn set_max_pages(store: &HistoryStore, pages: i64) {
+        let sql = format!("PRAGMA max_page_count = {pages}");
+        store.conn.query_row(&sql, [], |_| Ok(())).unwrap();
+    }
+
+    /// A full disk (here: the database may not grow) is a retryable error, the batch leaves no
+    /// trace, and the same batch goes through once there is room again.
+    #[test]
+    fn disk_full_is_retryable_and_writes_nothing() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let mut store = HistoryStore::open(&dir.path().join("history.sqlite3")).unwrap();
+        store.insert_batch(&[event(0, "first")]).unwrap();
+        let pages: i64 = store
+            .conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap();
+        set_max_pages(&store, pages + 2);
+        let payload = "x".repeat(1000);
+        let big: Vec<ReceivedEvent> = (1..=2000).map(|i| event(i, &payload)).collect();
+
+        let err = store.insert_batch(&big).unwrap_err();
+        assert!(err.is_retryable(), "{err}");
+        match &err {
+            Error::History(e) => {
+                assert_eq!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DiskFull));
+            }
+            other => panic!("expected a database error, got {other}"),
+        }
+        assert_eq!(store.total_count(None).unwrap(), 1);
+        assert!(
+            store
+                .find(&SubscriptionId::new("s"), "1")
+                .unwrap()
+                .is_none()
+        );
+
+        set_max_pages(&store, 1_000_000);
+        let outcomes = store.insert_batch(&big).unwrap();
+        assert!(outcomes.iter().all(|o| o.key().is_some()));
+        assert_eq!(store.total_count(None).unwrap(), 2001);
+    }
+
+    #[test]
+    fn set_aside_moves_companion_files_and_never_overwrites() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("history.sqlite3");
+        for (suffix, body) in [("", "db"), ("-wal", "wal"), ("-shm", "shm")] {
+            std::fs::write(dir.path().join(format!("history.sqlite3{suffix}")), body).unwrap();
+        }
+        let aside = set_aside(&path, 1_700_000_000).unwrap();
+        assert_eq!(aside, dir.path().join("history.sqlite3.corrupt-1700000000"));
+        assert_eq!(std::fs::read_to_string(&aside).unwrap(), "db");
+        let wal = dir.path().join("history.sqlite3.corrupt-1700000000-wal");
+        assert_eq!(std::fs::read_to_string(wal).unwrap(), "wal");
+        assert!(!path.exists() && !dir.path().join("history.sqlite3-wal").exists());
+
+        std::fs::write(&path, "db2").unwrap();
+        let again = set_aside(&path, 1_700_000_000).unwrap();
+        assert_eq!(
+            again,
+            dir.path().join("history.sqlite3.corrupt-1700000000-1")
+        );
+        assert_eq!(
+            std::fs::read_to_string(&aside).unwrap(),
+            "db",
+            "first one untouched"
+        );
+    }
+}

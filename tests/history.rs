@@ -1,0 +1,809 @@
+//! The history store against a real SQLite file in a temporary directory: deduplication, paging,
+//! filters, search (including the lagging index), read state, retention, reopening, corrupt
+//! files and concurrent handles.
+
+use sse_tray::history::{
+    EventKey, HistoryPage, HistoryQuery, HistoryStore, InsertOutcome, Retention, StoredEvent,
+};
+use sse_tray::{Error, ReceivedEvent, SubscriptionId};
+use std::path::PathBuf;
+use std::time::Duration;
+use tempfile::TempDir;
+
+fn ev(sub: &str, id: Option<&str>, event_type: &str, data: &str, at: i64) -> ReceivedEvent {
+    ReceivedEvent {
+        subscription: SubscriptionId::new(sub),
+        id: id.map(str::to_owned),
+        event_type: event_type.to_owned(),
+        data: data.to_owned(),
+        received_at: at,
+    }
+}
+
+fn db(dir: &TempDir) -> PathBuf {
+    dir.path().join("data").join("history.sqlite3")
+}
+
+fn open(dir: &TempDir) -> HistoryStore {
+    HistoryStore::open(&db(dir)).expect("open history")
+}
+
+fn sub(name: &str) -> SubscriptionId {
+    SubscriptionId::new(name)
+}
+
+fn keys(page: &HistoryPage) -> Vec<i64> {
+    page.events.iter().map(|e| e.key.0).collect()
+}
+
+fn search(store: &HistoryStore, text: &str) -> Vec<StoredEvent> {
+    let q = HistoryQuery {
+        search: Some(text.to_owned()),
+        limit: 1000,
+        ..Default::default()
+    };
+    store.page(&q).expect("search").events
+}
+
+/// Rows counted by SQL directly, to check the maintained counters.
+fn raw_counts(dir: &TempDir) -> (i64, i64) {
+    let conn = rusqlite::Connection::open(db(dir)).expect("raw connection");
+    conn.query_row(
+        "SELECT COUNT(*), COALESCE(SUM(read = 0), 0) FROM events",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .expect("raw counts")
+}
+
+#[test]
+fn insert_dedupes_on_subscription_and_id_and_keeps_events_without_id() {
+    let dir = TempDir::new().unwrap();
+    let mut store = open(&dir);
+    let first = store
+        .insert_batch(&[
+            ev("a", Some("1"), "build", "one", 10),
+            ev("a", None, "build", "no id", 11),
+            ev("a", Some(""), "build", "empty id", 12),
+            ev("b", Some("1"), "build", "same id, other subscription", 13),
+        ])
+        .unwrap();
+    assert!(
+        first
+            .iter()
+            .all(|o| matches!(o, InsertOutcome::Inserted(_))),
+        "{first:?}"
+    );
+    let keys: Vec<EventKey> = first.iter().filter_map(|o| o.key()).collect();
+    assert!(
+        keys.windows(2).all(|w| w[0] < w[1]),
+        "keys increase in input order: {keys:?}"
+    );
+
+    let second = store
+        .insert_batch(&[
+            ev("a", Some("1"), "build", "replayed", 20),
+            ev("a", None, "build", "no id", 21),
+            ev("a", Some(""), "build", "empty id", 22),
+            ev("b", Some("2"), "build", "new", 23),
+        ])
+        .unwrap();
+    assert_eq!(second[0], InsertOutcome::Duplicate);
+    assert!(
+        matches!(second[1], InsertOutcome::Inserted(_)),
+        "no id: always stored"
+    );
+    assert!(
+        matches!(second[2], InsertOutcome::Inserted(_)),
+        "empty id counts as no id"
+    );
+    assert!(matches!(second[3], InsertOutcome::Inserted(_)));
+    assert!(second[3].key().unwrap() > keys[3]);
+
+    let stored = store.get(keys[0]).unwrap().unwrap();
+    assert_eq!(stored.data, "one", "the first copy is kept");
+    assert_eq!(stored.id.as_deref(), Some("1"));
+    assert!(!stored.read);
+    assert_eq!(
+        store.get(keys[2]).unwrap().unwrap().id,
+        None,
+        "empty id stored as none"
+    );
+    assert_eq!(store.find(&sub("b"), "1").unwrap().unwrap().key, keys[3]);
+    assert_eq!(store.find(&sub("a"), "nope").unwrap(), None);
+    assert_eq!(store.get(EventKey(9_999)).unwrap(), None);
+    assert_eq!(store.total_count(None).unwrap(), 7);
+    assert_eq!(store.insert_batch(&[]).unwrap(), Vec::new());
+}
+
+#[test]
+fn duplicates_inside_one_batch_are_reported_in_order() {
+    let dir = TempDir::new().unwrap();
+    let mut store = open(&dir);
+    let outcomes = store
+        .insert_batch(&[
+            ev("a", Some("x"), "t", "first", 1),
+            ev("a", Some("y"), "t", "other", 2),
+            ev("a", Some("x"), "t", "second", 3),
+            ev("b", Some("x"), "t", "other subscription", 4),
+            ev("a", Some("y"), "t", "again", 5),
+        ])
+        .unwrap();
+    let stored: Vec<bool> = outcomes.iter().map(|o| o.key().is_some()).collect();
+    assert_eq!(stored, [true, true, false, true, false]);
+    assert_eq!(store.find(&sub("a"), "x").unwrap().unwrap().data, "first");
+    assert_eq!(store.total_count(Some(&sub("a"))).unwrap(), 2);
+}
+
+#[test]
+fn paging_10000_rows_returns_each_row_once_newest_first() {
+    let dir = TempDir::new().unwrap();
+    let mut store = open(&dir);
+    let mut inserted = Vec::new();
+    for chunk in 0..20 {
+        let batch: Vec<ReceivedEvent> = (0..500)
+            .map(|i| {
+                let n = chunk * 500 + i;
+                ev(
+                    if n % 3 == 0 { "a" } else { "b" },
+                    Some(&n.to_string()),
+                    "t",
+                    "x",
+                    n,
+                )
+            })
+            .collect();
+        inserted.extend(
+            store
+                .insert_batch(&batch)
+                .unwrap()
+                .into_iter()
+                .map(|o| o.key().unwrap().0),
+        );
+    }
+    let mut seen = Vec::new();
+    let mut q = HistoryQuery {
+        limit: 97,
+        ..Default::default()
+    };
+    let mut pages = 0;
+    loop {
+        let page = store.page(&q).unwrap();
+        pages += 1;
+        assert!(page.events.len() <= 97);
+        seen.extend(keys(&page));
+        match page.next_cursor {
+            Some(cursor) => q.before = Some(cursor),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 10_000usize.div_ceil(97));
+    inserted.reverse();
+    assert_eq!(seen, inserted, "every row exactly once, newest first");
+
+    // The same with a subscription filter.
+    let mut q = HistoryQuery {
+        limit: 250,
+        subscription: Some(sub("a")),
+        ..Default::default()
+    };
+    let mut count = 0;
+    loop {
+        let page = store.page(&q).unwrap();
+        assert!(page.events.iter().all(|e| e.subscription == sub("a")));
+        count += page.events.len();
+        let Some(cursor) = page.next_cursor else {
+            break;
+        };
+        q.before = Some(cursor);
+    }
+    assert_eq!(count, 3334);
+
+    // A quiet subscription among many rows (paged through the dedupe index, not a table walk),
+    // combined with a type filter, still returns each of its rows once, newest first.
+    let quiet: Vec<ReceivedEvent> = (0..30)
+        .map(|i| {
+            ev(
+                "q",
+                (i % 2 == 0).then_some(&*i.to_string()),
+                if i % 3 == 0 { "x" } else { "y" },
+                "q",
+                i,
+            )
+        })
+        .collect();
+    let quiet_keys: Vec<i64> = store
+        .insert_batch(&quiet)
+        .unwrap()
+        .iter()
+        .map(|o| o.key().unwrap().0)
+        .collect();
+    store
+        .insert_batch(
+            &(0..500)
+                .map(|i| ev("b", None, "t", "x", i))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+    for (event_type, expected) in [(None, 30), (Some("x"), 10)] {
+        let mut q = HistoryQuery {
+            limit: 3,
+            subscription: Some(sub("q")),
+            event_type: event_type.map(str::to_owned),
+            ..Default::default()
+        };
+        let mut seen = Vec::new();
+        loop {
+            let page = store.page(&q).unwrap();
+            seen.extend(keys(&page));
+            let Some(cursor) = page.next_cursor else {
+                break;
+            };
+            q.before = Some(cursor);
+        }
+        let mut want: Vec<i64> = quiet_keys
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| event_type.is_none() || i % 3 == 0)
+            .map(|(_, k)| *k)
+            .collect();
+        want.reverse();
+        assert_eq!(seen.len(), expected);
+        assert_eq!(seen, want);
+    }
+}
+
+#[test]
+fn filters_combine() {
+    let dir = TempDir::new().unwrap();
+    let mut store = open(&dir);
+    let outcomes = store
+        .insert_batch(&[
+            ev("ci", Some("1"), "build", r#"{"title":"Build 1 passed"}"#, 1),
+            ev("ci", Some("2"), "build", r#"{"title":"Build 2 failed"}"#, 2),
+            ev(
+                "ci",
+                Some("3"),
+                "deploy",
+                r#"{"title":"Deploy 3 passed"}"#,
+                3,
+            ),
+            ev(
+                "ops",
+                Some("1"),
+                "build",
+                r#"{"title":"Build 4 passed"}"#,
+                4,
+            ),
+            ev("ci", Some("5"), "build", r#"{"title":"Build 5 passed"}"#, 5),
+        ])
+        .unwrap();
+    let k: Vec<i64> = outcomes.iter().map(|o| o.key().unwrap().0).collect();
+    store.mark_read(&[EventKey(k[4])]).unwrap();
+
+    let q =
+        |subscription: Option<&str>, event_type: Option<&str>, unread: bool, text: Option<&str>| {
+            let q = HistoryQuery {
+                subscription: subscription.map(sub),
+                event_type: event_type.map(str::to_owned),
+                unread_only: unread,
+                search: text.map(str::to_owned),
+                ..Default::default()
+            };
+            keys(&store.page(&q).unwrap())
+        };
+    assert_eq!(q(None, None, false, None), [k[4], k[3], k[2], k[1], k[0]]);
+    assert_eq!(q(Some("ci"), None, false, None), [k[4], k[2], k[1], k[0]]);
+    assert_eq!(
+        q(Some("ci"), Some("build"), false, None),
+        [k[4], k[1], k[0]]
+    );
+    assert_eq!(q(Some("ci"), Some("build"), true, None), [k[1], k[0]]);
+    assert_eq!(q(Some("ci"), Some("build"), true, Some("passed")), [k[0]]);
+    assert_eq!(
+        q(None, Some("build"), false, Some("passed")),
+        [k[4], k[3], k[0]]
+    );
+    assert_eq!(
+        q(None, None, false, Some("deploy")),
+        [k[2]],
+        "the event type is searched too"
+    );
+    assert_eq!(
+        q(None, None, false, Some("pass*")),
+        [k[4], k[3], k[2], k[0]],
+        "prefix"
+    );
+    assert_eq!(
+        q(Some("ops"), Some("deploy"), false, None),
+        Vec::<i64>::new()
+    );
+    // Cursor and search together.
+    let page = store
+        .page(&HistoryQuery {
+            search: Some("passed".into()),
+            limit: 2,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(keys(&page), [k[4], k[3]]);
+    let rest = store
+        .page(&HistoryQuery {
+            search: Some("passed".into()),
+            limit: 2,
+            before: page.next_cursor,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(keys(&rest), [k[2], k[0]]);
+    assert_eq!(rest.next_cursor, None);
+}
+
+#[test]
+fn hostile_search_text_never_errors() {
+    let dir = TempDir::new().unwrap();
+    let mut store = open(&dir);
+    store
+        .insert_batch(&[
+            ev(
+                "a",
+                Some("1"),
+                "message",
+                "AND OR NOT NEAR x-ray \"quoted\" (paren) col:on",
+                1,
+            ),
+            ev("a", Some("2"), "message", "plain words", 2),
+        ])
+        .unwrap();
+    for text in [
+        "\"",
+        "\"\"",
+        "AND(",
+        "-x",
+        "x -y",
+        "*",
+        "a*b",
+        "NEAR(a b)",
+        "col:on",
+        "(",
+        ")",
+        "^x",
+        "'",
+        "\\",
+        "AND",
+        "OR NOT",
+        "\u{0}",
+        "🙂",
+        "x\"y",
+        "{a b}",
+        "+",
+        "a AND",
+        "   ",
+    ] {
+        let q = HistoryQuery {
+            search: Some(text.to_owned()),
+            ..Default::default()
+        };
+        if let Err(e) = store.page(&q) {
+            panic!("search {text:?} failed: {e}");
+        }
+    }
+    assert_eq!(search(&store, "AND(").len(), 1, "operators are words");
+    assert_eq!(search(&store, "NEAR").len(), 1);
+    assert_eq!(
+        search(&store, "-ray").len(),
+        1,
+        "a leading minus is not NOT"
+    );
+    assert_eq!(search(&store, "\"quoted").len(), 1);
+    assert_eq!(search(&store, "col:on").len(), 1, "not a column filter");
+    assert_eq!(search(&store, "plain").len(), 1);
+    assert_eq!(
+        search(&store, "\"").len(),
+        2,
+        "punctuation only: no search filter"
+    );
+}
+
+#[test]
+fn search_finds_rows_the_index_has_not_caught_up_with() {
+    let dir = TempDir::new().unwrap();
+    let mut store = open(&dir);
+    let old: Vec<ReceivedEvent> = (0..1000)
+        .map(|i| ev("a", Some(&i.to_string()), "t", "old news", i))
+        .collect();
+    store.insert_batch(&old).unwrap();
+    assert_eq!(store.search_index_pending().unwrap(), 1000);
+    assert_eq!(store.sync_search_index(300).unwrap(), 300, "bounded step");
+    assert_eq!(store.search_index_pending().unwrap(), 700);
+    while store.sync_search_index(300).unwrap() > 0 {}
+    assert_eq!(store.search_index_pending().unwrap(), 0);
+
+    store
+        .insert_batch(&[ev("a", Some("new"), "t", "zebra crossing", 5000)])
+        .unwrap();
+    assert_eq!(store.search_index_pending().unwrap(), 1);
+    // A separate reader handle, as the UI would have, searches right away.
+    let reader = open(&dir);
+    let found = search(&reader, "zebra");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id.as_deref(), Some("new"));
+    assert_eq!(
+        store.search_index_pending().unwrap(),
+        0,
+        "the search indexed it"
+    );
+    assert_eq!(search(&store, "old").len(), 1000);
+    assert_eq!(store.sync_search_index(100).unwrap(), 0);
+}
+
+#[test]
+fn read_state_and_counts() {
+    let dir = TempDir::new().unwrap();
+    let mut store = open(&dir);
+    let outcomes = store
+        .insert_batch(&[
+            ev("a", Some("1"), "build", "x", 1),
+            ev("a", Some("2"), "deploy", "x", 2),
+            ev("b", Some("1"), "alert", "x", 3),
+            ev("b", None, "alert", "x", 4),
+        ])
+        .unwrap();
+    let k: Vec<EventKey> = outcomes.iter().map(|o| o.key().unwrap()).collect();
+    assert_eq!(store.unread_count(None).unwrap(), 4);
+    assert_eq!(store.unread_count(Some(&sub("a"))).unwrap(), 2);
+    assert_eq!(
+        store.event_types(None).unwrap(),
+        ["alert", "build", "deploy"]
+    );
+    assert_eq!(
+        store.event_types(Some(&sub("a"))).unwrap(),
+        ["build", "deploy"]
+    );
+
+    assert_eq!(store.mark_read(&[k[0], k[0], EventKey(12345)]).unwrap(), 1);
+    assert_eq!(store.mark_read(&[k[0]]).unwrap(), 0, "already read");
+    assert!(store.get(k[0]).unwrap().unwrap().read);
+    assert_eq!(store.unread_count(Some(&sub("a"))).unwrap(), 1);
+    assert_eq!(store.unread_count(None).unwrap(), 3);
+
+    assert_eq!(store.mark_all_read(Some(&sub("b"))).unwrap(), 2);
+    assert_eq!(store.unread_count(Some(&sub("b"))).unwrap(), 0);
+    assert_eq!(store.unread_count(None).unwrap(), 1);
+    let unread_b = HistoryQuery {
+        subscription: Some(sub("b")),
+        unread_only: true,
+        ..Default::default()
+    };
+    assert!(store.page(&unread_b).unwrap().events.is_empty());
+
+    assert_eq!(store.mark_all_read(None).unwrap(), 1);
+    assert_eq!(store.unread_count(None).unwrap(), 0);
+    assert_eq!(raw_counts(&dir), (4, 0));
+
+    // Counters follow clear and later inserts.
+    assert_eq!(store.clear(Some(&sub("a"))).unwrap(), 2);
+    assert_eq!(store.event_types(None).unwrap(), ["alert"]);
+    store
+        .insert_batch(&[ev("a", Some("1"), "build", "again", 5)])
+        .unwrap();
+    assert_eq!(
+        store.unread_count(None).unwrap(),
+        1,
+        "a cleared event can be stored again"
+    );
+    assert_eq!(store.total_count(None).unwrap(), 3);
+    assert_eq!(raw_counts(&dir), (3, 1));
+}
+
+#[test]
+fn clear_never_reuses_keys_and_empties_the_search_index() {
+    let dir = TempDir::new().unwrap();
+    let mut store = open(&dir);
+    let first = store
+        .insert_batch(&[
+            ev("a", None, "t", "alpha", 1),
+            ev("b", None, "t", "beta", 2),
+        ])
+        .unwrap();
+    store.sync_search_index(100).unwrap();
+    let newest = first[1].key().unwrap();
+    assert_eq!(
+        store.clear(Some(&sub("b"))).unwrap(),
+        1,
+        "removes the newest row"
+    );
+    let next = store
+        .insert_batch(&[ev("c", None, "t", "gamma", 3)])
+        .unwrap()[0]
+        .key()
+        .unwrap();
+    assert!(
+        next > newest,
+        "{next:?} must be above the deleted {newest:?}"
+    );
+    assert!(search(&store, "beta").is_empty());
+
+    assert_eq!(store.clear(None).unwrap(), 2);
+    assert_eq!(store.total_count(None).unwrap(), 0);
+    assert!(store.event_types(None).unwrap().is_empty());
+    assert!(search(&store, "alpha").is_empty());
+    let after = store
+        .insert_batch(&[ev("a", None, "t", "alpha", 4)])
+        .unwrap()[0]
+        .key()
+        .unwrap();
+    assert!(after > next);
+    drop(store);
+    let mut store = open(&dir);
+    let reopened = store
+        .insert_batch(&[ev("a", None, "t", "delta", 5)])
+        .unwrap()[0]
+        .key()
+        .unwrap();
+    assert!(reopened > after);
+    assert_eq!(search(&store, "alpha").len(), 1);
+}
+
+#[test]
+fn retention_by_rows_converges_incrementally() {
+    let dir = TempDir::new().unwrap();
+    let mut store = open(&dir);
+    let batch: Vec<ReceivedEvent> = (0..1000)
+        .map(|i| ev("a", Some(&i.to_string()), "t", &format!("row{i}"), i))
+        .collect();
+    store.insert_batch(&batch).unwrap();
+    store.sync_search_index(usize::MAX).unwrap();
+    let policy = Retention {
+        max_rows: Some(100),
+        max_age: None,
+    };
+    let mut steps = Vec::new();
+    loop {
+        let deleted = store.apply_retention(&policy, 0, 250).unwrap();
+        if deleted == 0 {
+            break;
+        }
+        steps.push(deleted);
+    }
+    assert_eq!(steps, [250, 250, 250, 150]);
+    assert_eq!(store.total_count(None).unwrap(), 100);
+    assert_eq!(raw_counts(&dir), (100, 100));
+    // The oldest went; their ids can be stored again (documented); the newest stay.
+    assert!(store.find(&sub("a"), "899").unwrap().is_none());
+    assert!(store.find(&sub("a"), "900").unwrap().is_some());
+    assert!(
+        search(&store, "row5").is_empty(),
+        "deleted rows left the search index"
+    );
+    assert_eq!(search(&store, "row950").len(), 1);
+
+    // Applied by insert_batch: at most about twice the batch size per insert.
+    store.set_retention(Retention {
+        max_rows: Some(20),
+        max_age: None,
+    });
+    let more: Vec<ReceivedEvent> = (0..10)
+        .map(|i| ev("b", None, "t", "new", 2000 + i))
+        .collect();
+    store.insert_batch(&more).unwrap();
+    assert_eq!(
+        store.total_count(None).unwrap(),
+        110 - 64,
+        "one bounded step (64 minimum)"
+    );
+    store.insert_batch(&more).unwrap();
+    assert_eq!(store.total_count(None).unwrap(), 20);
+    assert_eq!(store.retention().max_rows, Some(20));
+}
+
+#[test]
+fn retention_by_age_converges_incrementally() {
+    let dir = TempDir::new().unwrap();
+    let mut store = open(&dir);
+    let minute = 60_000;
+    // 600 events, one per minute, ten hours back from t = 600 min.
+    let batch: Vec<ReceivedEvent> = (0..600)
+        .map(|i| ev("a", Some(&i.to_string()), "t", "x", i * minute))
+        .collect();
+    store.insert_batch(&batch).unwrap();
+    let policy = Retention {
+        max_rows: None,
+        max_age: Some(Duration::from_secs(3600)),
+    };
+    let now = 600 * minute;
+    let mut total = 0;
+    let mut calls = 0;
+    loop {
+        let deleted = store.apply_retention(&policy, now, 100).unwrap();
+        assert!(deleted <= 100);
+        if deleted == 0 {
+            break;
+        }
+        total += deleted;
+        calls += 1;
+    }
+    assert_eq!(
+        total, 540,
+        "everything older than an hour (received before minute 540)"
+    );
+    assert_eq!(calls, 6);
+    assert_eq!(store.total_count(None).unwrap(), 60);
+    assert!(store.find(&sub("a"), "540").unwrap().is_some());
+    assert!(store.find(&sub("a"), "539").unwrap().is_none());
+
+    // Through insert_batch, "now" is the batch's newest received_at.
+    store.set_retention(policy);
+    store
+        .insert_batch(&[ev("a", Some("late"), "t", "x", now + 30 * minute)])
+        .unwrap();
+    assert_eq!(store.total_count(None).unwrap(), 31);
+}
+
+#[test]
+fn reopening_is_idempotent_and_keeps_data() {
+    let dir = TempDir::new().unwrap();
+    let key = {
+        let mut store = open(&dir);
+        store
+            .insert_batch(&[ev("a", Some("1"), "t", "kept", 1)])
+            .unwrap()[0]
+            .key()
+            .unwrap()
+    };
+    for _ in 0..3 {
+        let mut store = open(&dir);
+        assert_eq!(store.get(key).unwrap().unwrap().data, "kept");
+        assert_eq!(
+            store
+                .insert_batch(&[ev("a", Some("1"), "t", "x", 2)])
+                .unwrap(),
+            [InsertOutcome::Duplicate]
+        );
+    }
+    let conn = rusqlite::Connection::open(db(&dir)).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 1);
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn a_newer_schema_is_refused_not_set_aside() {
+    let dir = TempDir::new().unwrap();
+    drop(open(&dir));
+    let conn = rusqlite::Connection::open(db(&dir)).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let err = HistoryStore::open_or_set_aside(&db(&dir)).unwrap_err();
+    assert!(
+        matches!(err, Error::HistoryTooNew { found: 99, .. }),
+        "{err}"
+    );
+    assert!(!err.is_retryable());
+    assert!(db(&dir).exists(), "left in place");
+}
+
+#[test]
+fn a_corrupt_file_is_set_aside_and_a_new_store_started() {
+    let dir = TempDir::new().unwrap();
+    let path = db(&dir);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let garbage: Vec<u8> = (0..8192u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&path, &garbage).unwrap();
+
+    let err = HistoryStore::open(&path).unwrap_err();
+    assert!(
+        matches!(err, Error::Corrupt { .. }),
+        "clear error, got {err}"
+    );
+    assert!(err.to_string().contains("history.sqlite3"), "{err}");
+
+    let (mut store, aside) = HistoryStore::open_or_set_aside(&path).unwrap();
+    let aside = aside.expect("moved aside");
+    let name = aside.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("history.sqlite3.corrupt-"), "{name}");
+    assert_eq!(
+        std::fs::read(&aside).unwrap(),
+        garbage,
+        "kept, byte for byte"
+    );
+    assert!(
+        store
+            .insert_batch(&[ev("a", None, "t", "fresh", 1)])
+            .is_ok()
+    );
+    drop(store);
+
+    // A second corrupt file in the same second does not overwrite the first one.
+    std::fs::write(&path, &garbage).unwrap();
+    let (_, second) = HistoryStore::open_or_set_aside(&path).unwrap();
+    let second = second.expect("moved aside");
+    assert_ne!(second, aside);
+    assert!(aside.exists() && second.exists());
+    // A healthy file is left alone.
+    let (_, none) = HistoryStore::open_or_set_aside(&path).unwrap();
+    assert_eq!(none, None);
+}
+
+#[test]
+fn a_failed_batch_leaves_nothing_behind() {
+    let dir = TempDir::new().unwrap();
+    let mut store = open(&dir);
+    store
+        .insert_batch(&[ev("a", Some("0"), "t", "before", 1)])
+        .unwrap();
+    // Make the third row of the next batch fail inside SQLite.
+    let conn = rusqlite::Connection::open(db(&dir)).unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER fail BEFORE INSERT ON events WHEN NEW.data = 'boom'
+         BEGIN SELECT RAISE(ABORT, 'simulated failure'); END;",
+    )
+    .unwrap();
+    let batch = [
+        ev("a", Some("1"), "t", "one", 2),
+        ev("a", Some("2"), "t", "two", 3),
+        ev("a", Some("3"), "t", "boom", 4),
+    ];
+    let err = store.insert_batch(&batch).unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    assert_eq!(store.total_count(None).unwrap(), 1);
+    assert_eq!(raw_counts(&dir), (1, 1));
+    assert!(store.find(&sub("a"), "1").unwrap().is_none());
+    conn.execute_batch("DROP TRIGGER fail").unwrap();
+    let retried = store.insert_batch(&batch).unwrap();
+    assert!(
+        retried.iter().all(|o| o.key().is_some()),
+        "the retry stores all: {retried:?}"
+    );
+}
+
+#[test]
+fn a_writer_and_a_reader_work_at_once() {
+    let dir = TempDir::new().unwrap();
+    let path = db(&dir);
+    let mut writer = HistoryStore::open(&path).unwrap();
+    let reader_path = path.clone();
+    let reader = std::thread::spawn(move || {
+        let reader = HistoryStore::open(&reader_path).unwrap();
+        let mut last_total = 0;
+        let mut reads = 0;
+        while last_total < 20_000 {
+            let page = reader
+                .page(&HistoryQuery {
+                    limit: 50,
+                    ..Default::default()
+                })
+                .unwrap();
+            let total = reader.total_count(None).unwrap();
+            assert!(total >= last_total, "counts never go back");
+            assert!(page.events.windows(2).all(|w| w[0].key > w[1].key));
+            if reads % 10 == 0 {
+                reader
+                    .page(&HistoryQuery {
+                        search: Some("payload".into()),
+                        ..Default::default()
+                    })
+                    .unwrap();
+            }
+            last_total = total;
+            reads += 1;
+        }
+        reads
+    });
+    for chunk in 0..40 {
+        let batch: Vec<ReceivedEvent> = (0..500)
+            .map(|i| ev("a", Some(&format!("{chunk}-{i}")), "t", "payload", i))
+            .collect();
+        let outcomes = writer.insert_batch(&batch).unwrap();
+        assert!(outcomes.iter().all(|o| o.key().is_some()));
+    }
+    let reads = reader.join().expect("reader thread");
+    assert!(reads > 0);
+    assert_eq!(writer.total_count(None).unwrap(), 20_000);
+    assert_eq!(search(&writer, "payload").len(), 1000, "page limit");
+}
