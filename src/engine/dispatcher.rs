@@ -15,6 +15,10 @@ use tokio::sync::mpsc;
 
 /// Reports gathered into one transaction at most.
 const MAX_REPORTS_PER_DRAIN: usize = 64;
+/// Quiet time before the search index is caught up in the background.
+const INDEX_AFTER_QUIET: Duration = Duration::from_millis(300);
+/// Rows indexed per background step (a few milliseconds of work).
+const INDEX_STEP_ROWS: usize = 2_000;
 
 /// What the owner of the engine (the CLI, the app, a test) hears about.
 pub trait EngineSink: Send + 'static {
@@ -33,7 +37,7 @@ pub trait EngineSink: Send + 'static {
 pub struct DispatcherSettings {
     /// Longest time resume state may lag behind history during a burst.
     pub flush_interval: Duration,
-    /// History retention, applied a little after each batch.
+    /// History retention, applied incrementally with each batch.
     pub retention: Retention,
 }
 
@@ -45,23 +49,28 @@ pub(crate) struct Dispatcher {
 }
 
 impl Dispatcher {
-    /// Consumes reports until every sender is gone, then flushes.
-    pub(crate) fn run(mut self, mut reports: mpsc::Receiver<Report>) {
+    /// Consumes reports until every sender is gone, then flushes. `runtime` lets this blocking
+    /// thread wait for a report with a deadline.
+    pub(crate) fn run(
+        mut self,
+        mut reports: mpsc::Receiver<Report>,
+        runtime: tokio::runtime::Handle,
+    ) {
+        self.history.set_retention(self.settings.retention.clone());
         let mut pending: Vec<ReceivedEvent> = Vec::new();
         let mut last_flush = Instant::now();
         loop {
             let first = match reports.try_recv() {
                 Ok(report) => report,
+                Err(mpsc::error::TryRecvError::Disconnected) => break,
                 Err(mpsc::error::TryRecvError::Empty) => {
                     self.flush_resume();
-                    self.idle_work(&reports);
                     last_flush = Instant::now();
-                    match reports.blocking_recv() {
+                    match self.wait_while_idle(&mut reports, &runtime) {
                         Some(report) => report,
                         None => break,
                     }
                 }
-                Err(mpsc::error::TryRecvError::Disconnected) => break,
             };
             let mut next = Some(first);
             let mut drained = 0;
@@ -86,6 +95,32 @@ impl Dispatcher {
         }
         self.store(&mut pending, true);
         self.flush_resume();
+    }
+
+    /// Waits for the next report. Background work (catching the search index up) is done only
+    /// once the streams have been quiet for [`INDEX_AFTER_QUIET`], in short steps, so a burst
+    /// never waits behind it; then it sleeps until a report arrives. `None`: every sender is gone.
+    fn wait_while_idle(
+        &mut self,
+        reports: &mut mpsc::Receiver<Report>,
+        runtime: &tokio::runtime::Handle,
+    ) -> Option<Report> {
+        loop {
+            // The timer must be created inside the runtime's context, hence the async block.
+            let next = runtime
+                .block_on(async { tokio::time::timeout(INDEX_AFTER_QUIET, reports.recv()).await });
+            match next {
+                Ok(next) => return next,
+                Err(_quiet) => match self.history.sync_search_index(INDEX_STEP_ROWS) {
+                    Ok(0) => return reports.blocking_recv(),
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::warn!("search index update failed: {error}");
+                        return reports.blocking_recv();
+                    }
+                },
+            }
+        }
     }
 
     /// Commits `events` to history, then advances resume points. Retries while storage fails,
@@ -127,13 +162,6 @@ impl Dispatcher {
                     state.last_event_id = Some(id.clone())
                 });
             }
-        }
-        let budget = events.len() * 2;
-        if let Err(error) =
-            self.history
-                .apply_retention(&self.settings.retention, now_unix_ms(), budget)
-        {
-            tracing::warn!("history retention failed: {error}");
         }
         events.clear();
     }
@@ -183,20 +211,6 @@ impl Dispatcher {
         {
             tracing::error!("saving resume state failed (will retry): {error}");
             self.sink.storage_failed(&error);
-        }
-    }
-
-    /// Catches the search index up while nothing else is waiting.
-    fn idle_work(&mut self, reports: &mpsc::Receiver<Report>) {
-        while reports.is_empty() {
-            match self.history.sync_search_index(20_000) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(error) => {
-                    tracing::warn!("search index update failed: {error}");
-                    break;
-                }
-            }
         }
     }
 }

@@ -78,7 +78,10 @@ impl Default for EngineOptions {
             wake_tick: Duration::from_secs(10),
             dispatcher: DispatcherSettings {
                 flush_interval: Duration::from_secs(1),
-                retention: Retention::default(),
+                retention: Retention {
+                    max_rows: Some(250_000),
+                    max_age: Some(Duration::from_secs(180 * 24 * 3600)),
+                },
             },
         }
     }
@@ -89,7 +92,7 @@ impl Default for EngineOptions {
 pub struct Engine {
     cancel: CancellationToken,
     tasks: TaskTracker,
-    writer: Option<tokio::task::JoinHandle<()>>,
+    writer: Option<tokio::sync::oneshot::Receiver<()>>,
     controls: HashMap<SubscriptionId, watch::Sender<RunMode>>,
     wake: WakeSender,
 }
@@ -151,7 +154,23 @@ impl Engine {
             sink,
             settings: options.dispatcher,
         };
-        let writer = tokio::task::spawn_blocking(move || dispatcher.run(reports_rx));
+        let runtime = tokio::runtime::Handle::current();
+        let (finished, writer) = tokio::sync::oneshot::channel();
+        // A named thread of its own (not the blocking pool) so it shows up as such in profiles.
+        std::thread::Builder::new()
+            .name("sse-tray-writer".into())
+            .spawn(move || {
+                dispatcher.run(reports_rx, runtime);
+                let _ = finished.send(());
+            })
+            .map_err(|source| {
+                cancel.cancel();
+                Error::Io {
+                    action: "starting the writer thread for",
+                    path: "history".into(),
+                    source,
+                }
+            })?;
         Ok(Engine {
             cancel,
             tasks,
@@ -200,10 +219,10 @@ impl Engine {
         let Some(writer) = self.writer.take() else {
             return Ok(());
         };
-        writer.await.map_err(|err| Error::Io {
+        writer.await.map_err(|_| Error::Io {
             action: "finishing the writer for",
             path: "history".into(),
-            source: std::io::Error::other(err.to_string()),
+            source: std::io::Error::other("the writer thread panicked"),
         })
     }
 }
