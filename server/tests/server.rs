@@ -1,0 +1,12 @@
+//! Integration tests: real sockets on 127.0.0.1, real SQLite files, a real redis-server.
+//! One test binary with topic modules, so the suite links once.
+
+// Helpers outside `#[test]` functions panic on purpose: a failed setup is a failed test.
+#![allow(clippy::unwrap_used)]
+
+#[path = "it/redis.rs"]
+mod redis_mode;
+#[path = "it/sqlite.rs"]
+mod sqlite;
+#[path = "it/support.rs"]
+mod support;
