@@ -24,6 +24,8 @@ use tokio_util::sync::CancellationToken;
 
 /// How many ready events are gathered into one report before it is sent.
 const MAX_EVENTS_PER_REPORT: usize = 256;
+/// The longest an event waits to be batched with the ones following it.
+const LINGER: Duration = Duration::from_millis(1);
 
 /// Everything a subscription task needs from its owner.
 pub struct SubscriptionContext {
@@ -225,10 +227,43 @@ impl Supervisor {
         };
         let idle_sleep = tokio::time::sleep(self.idle.timeout());
         tokio::pin!(idle_sleep);
+        // Events are gathered while they keep coming and sent at most `LINGER` after the first
+        // of a batch: one report per event would cost the writer a wake-up per event.
+        let linger = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(linger);
+        let mut last_flush = Instant::now() - LINGER;
         let outcome = loop {
+            // Checked by hand first: under a firehose the stream is always ready, and the
+            // `biased` select below would never look at these branches.
+            if let Some(outcome) = self.control_changed(ctx) {
+                break outcome;
+            }
             let step = tokio::select! {
                 biased;
+                item = stream.next() => {
+                    let was_empty = reader.batch.is_empty();
+                    let mut step = self.handle(item, &mut reader, ctx).await;
+                    while step.is_none() && reader.batch.len() < MAX_EVENTS_PER_REPORT {
+                        match stream.next().now_or_never() {
+                            Some(item) => step = self.handle(item, &mut reader, ctx).await,
+                            None => break,
+                        }
+                    }
+                    if reader.batch.len() >= MAX_EVENTS_PER_REPORT || last_flush.elapsed() >= LINGER {
+                        self.flush(&mut reader, &stats, ctx).await;
+                        last_flush = Instant::now();
+                    } else if was_empty && !reader.batch.is_empty() {
+                        linger.as_mut().reset(Instant::now() + LINGER);
+                    }
+                    step
+                }
+                () = &mut linger, if !reader.batch.is_empty() => {
+                    self.flush(&mut reader, &stats, ctx).await;
+                    last_flush = Instant::now();
+                    None
+                }
                 () = ctx.cancel.cancelled() => Some(Outcome::Cancelled),
+                // `changed()` marks the value seen, so these look at the value itself.
                 () = next_change(&mut ctx.run_mode) => {
                     (*ctx.run_mode.borrow() == RunMode::Paused).then_some(Outcome::Paused)
                 }
@@ -240,23 +275,13 @@ impl Supervisor {
                         connected_for: None,
                     })
                 }
-                item = stream.next() => {
-                    let mut step = self.handle(item, &mut reader, ctx).await;
-                    while step.is_none() && reader.batch.len() < MAX_EVENTS_PER_REPORT {
-                        match stream.next().now_or_never() {
-                            Some(item) => step = self.handle(item, &mut reader, ctx).await,
-                            None => break,
-                        }
-                    }
-                    self.flush(&mut reader, &stats, ctx).await;
-                    step
-                }
                 () = &mut idle_sleep => {
                     let timeout = self.idle.timeout();
                     let silent_since = stats.last_activity();
                     if silent_since.elapsed() >= timeout {
+                        let after_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
                         Some(Outcome::Retry {
-                            failure: Failure::Silent { after_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX) },
+                            failure: Failure::Silent { after_ms },
                             verdict: Verdict::After(Duration::ZERO),
                             connected_for: reader.connected_at.map(|at| at.elapsed()),
                         })
@@ -272,6 +297,27 @@ impl Supervisor {
         };
         self.flush(&mut reader, &stats, ctx).await;
         outcome
+    }
+
+    /// Cancellation, pause or a wake-up, if one happened (cheap: atomic reads).
+    fn control_changed(&self, ctx: &mut SubscriptionContext) -> Option<Outcome> {
+        if ctx.cancel.is_cancelled() {
+            return Some(Outcome::Cancelled);
+        }
+        if ctx.run_mode.has_changed().unwrap_or(false)
+            && *ctx.run_mode.borrow_and_update() == RunMode::Paused
+        {
+            return Some(Outcome::Paused);
+        }
+        if ctx.wake.has_changed().unwrap_or(false) {
+            let seconds = ctx.wake.borrow_and_update().1;
+            return Some(Outcome::Retry {
+                failure: Failure::Suspended { seconds },
+                verdict: Verdict::After(Duration::ZERO),
+                connected_for: None,
+            });
+        }
+        None
     }
 
     /// Sends gathered events and any `retry:` the guard noticed.
