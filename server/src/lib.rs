@@ -47,6 +47,7 @@
 //! the `redis_store` module for the exact key layout other publishers can write to.
 
 mod auth;
+pub mod demo;
 mod error;
 mod frame;
 mod http;
@@ -65,6 +66,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use auth::{TokenInfo, TokenKind, hash_token};
+pub use demo::{DemoFeed, DemoOptions, start_demo};
 pub use error::{Error, Result};
 pub use frame::GAP_EVENT;
 pub use id::EventId;

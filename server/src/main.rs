@@ -1,4 +1,4 @@
-//! `sse-tray-server`: run the event server, publish an event, manage tokens.
+//! `sse-tray-server`: run the event server, publish an event, manage tokens, run a demo feed.
 //!
 //! A thin edge over the library: parse flags with clap, build a [`ServerConfig`], and report
 //! errors with `anyhow` context.
@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use sse_tray_server::{RateLimit, Retention, Server, ServerConfig, Store, StoreConfig, TokenKind};
+use sse_tray_server::{
+    DemoOptions, RateLimit, Retention, Server, ServerConfig, Store, StoreConfig, TokenKind,
+};
 
 #[derive(Parser)]
 #[command(
@@ -31,6 +33,38 @@ enum Command {
     /// Create, list or revoke tokens (only their SHA-256 hashes are stored).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Run an in-memory server publishing demo notifications for user "demo"; prints
+    /// `url=<URL>` and `token=<TOKEN>` on stdout once ready, logs each event to stderr.
+    Demo(DemoArgs),
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Mean events per minute (delays are jittered around it).
+    #[arg(long, default_value_t = 4.0, value_parser = parse_rate)]
+    per_minute: f64,
+    /// Delay before the first event, in milliseconds.
+    #[arg(long, default_value_t = 2_000)]
+    first_event_ms: u64,
+    /// Seed for the content and timing (random if absent).
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+/// Accepts the rates the demo script honours as given, instead of clamping silently.
+fn parse_rate(s: &str) -> Result<f64, String> {
+    use sse_tray_server::demo::{MAX_EVENTS_PER_MINUTE, MIN_EVENTS_PER_MINUTE};
+    let rate: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if (MIN_EVENTS_PER_MINUTE..=MAX_EVENTS_PER_MINUTE).contains(&rate) {
+        Ok(rate)
+    } else {
+        Err(format!(
+            "must be between {MIN_EVENTS_PER_MINUTE} and {MAX_EVENTS_PER_MINUTE}"
+        ))
+    }
 }
 
 #[derive(Args, Clone)]
@@ -175,6 +209,7 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve(a) => serve(a).await,
         Command::Publish(a) => publish(a).await,
+        Command::Demo(a) => demo(a).await,
         Command::Token(TokenCommand::Add {
             user,
             publisher,
@@ -245,6 +280,24 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     shutdown_signal().await;
     eprintln!("shutting down: closing streams");
     server.shutdown().await.context("shutting down")?;
+    Ok(())
+}
+
+async fn demo(a: DemoArgs) -> anyhow::Result<()> {
+    let feed = sse_tray_server::start_demo(DemoOptions {
+        listen: a.listen,
+        events_per_minute: a.per_minute,
+        first_event_after: Duration::from_millis(a.first_event_ms),
+        seed: a.seed,
+    })
+    .await
+    .with_context(|| format!("starting the demo feed on {}", a.listen))?;
+    // Two `key=value` lines a script can read; `println!` flushes at each newline.
+    println!("url={}", feed.url());
+    println!("token={}", feed.token());
+    shutdown_signal().await;
+    eprintln!("shutting down the demo feed");
+    feed.shutdown().await.context("shutting down")?;
     Ok(())
 }
 
