@@ -42,6 +42,12 @@ pub struct ReceivedEvent {
     pub received_at: i64,
 }
 
+/// The event type an SSE Tray server sends when a client's resume point is older than what it
+/// still retains: events in between were lost. Its data is
+/// `{"requested": "<id>", "oldest_available": "<id>"|null}`. It is stored like any event (without
+/// an id) and notified as a warning, so a person learns that history has a hole.
+pub const GAP_EVENT_TYPE: &str = "sse-tray.gap";
+
 /// The current wall-clock time in Unix milliseconds, the unit every stored timestamp uses.
 pub fn now_unix_ms() -> i64 {
     let since = std::time::SystemTime::now()

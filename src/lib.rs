@@ -17,4 +17,4 @@ pub mod paths;
 pub mod resume_state;
 
 pub use error::{Error, Result};
-pub use event::{ReceivedEvent, SubscriptionId};
+pub use event::{GAP_EVENT_TYPE, ReceivedEvent, SubscriptionId};

@@ -171,8 +171,31 @@ pub struct Mapped {
     pub icon: Option<String>,
 }
 
+/// The server's "you may have missed events" signal, in words; high priority so neither the
+/// throttle nor quiet hours hide it.
+fn gap_notice(input: &NotifyInput, limits: Limits) -> Mapped {
+    Mapped {
+        title: single_line(
+            &format!("You may have missed events from {}", input.subscription_name),
+            limits.title_chars,
+        ),
+        body: text_block(
+            "The server no longer had everything since the last event received here, so some \
+             events were lost. History shows what the server still had.",
+            limits.body_chars,
+        ),
+        link: None,
+        priority: Priority::High,
+        tags: vec!["gap".to_owned()],
+        icon: None,
+    }
+}
+
 /// Maps one event to notification text.
 pub fn map_event(input: &NotifyInput, templates: Templates<'_>, limits: Limits) -> Mapped {
+    if input.event_type == crate::event::GAP_EVENT_TYPE {
+        return gap_notice(input, limits);
+    }
     let json = parse_json(&input.data);
     let object = json.as_ref().and_then(Value::as_object);
     let field = |names: &[&str]| -> Option<String> {
@@ -408,6 +431,17 @@ mod tests {
 
     fn map(data: &str) -> Mapped {
         map_event(&input(data), Templates::default(), Limits::default())
+    }
+
+    #[test]
+    fn the_gap_signal_becomes_a_warning_not_raw_json() {
+        let mut gap = input(r#"{"requested":"17-0","oldest_available":"42-0"}"#);
+        gap.event_type = crate::event::GAP_EVENT_TYPE.into();
+        let m = map_event(&gap, Templates::default(), Limits::default());
+        assert_eq!(m.title, "You may have missed events from Builds");
+        assert!(m.body.contains("events were lost"), "{}", m.body);
+        assert_eq!(m.priority, Priority::High, "neither throttle nor quiet hours hide it");
+        assert_eq!(m.link, None);
     }
 
     #[test]
