@@ -46,6 +46,8 @@ pub(crate) struct Dispatcher {
     pub(crate) resume: ResumeStore,
     pub(crate) sink: Box<dyn EngineSink>,
     pub(crate) settings: DispatcherSettings,
+    /// Whether rows were stored since the search index last caught up.
+    pub(crate) search_index_behind: bool,
 }
 
 impl Dispatcher {
@@ -105,6 +107,10 @@ impl Dispatcher {
         reports: &mut mpsc::Receiver<Report>,
         runtime: &tokio::runtime::Handle,
     ) -> Option<Report> {
+        // Heartbeats and states store nothing: no timer, no index transaction for them.
+        if !self.search_index_behind {
+            return reports.blocking_recv();
+        }
         loop {
             // The timer must be created inside the runtime's context, hence the async block.
             let next = runtime
@@ -112,7 +118,10 @@ impl Dispatcher {
             match next {
                 Ok(next) => return next,
                 Err(_quiet) => match self.history.sync_search_index(INDEX_STEP_ROWS) {
-                    Ok(0) => return reports.blocking_recv(),
+                    Ok(0) => {
+                        self.search_index_behind = false;
+                        return reports.blocking_recv();
+                    }
                     Ok(_) => {}
                     Err(error) => {
                         tracing::warn!("search index update failed: {error}");
@@ -146,6 +155,7 @@ impl Dispatcher {
                 }
             }
         };
+        self.search_index_behind = true;
         for (event, outcome) in events.iter().zip(&outcomes) {
             if let InsertOutcome::Inserted(key) = outcome {
                 self.sink.event_stored(*key, event);

@@ -153,6 +153,8 @@ impl Engine {
             resume,
             sink,
             settings: options.dispatcher,
+            // A previous run may have stopped before indexing everything it stored.
+            search_index_behind: true,
         };
         let runtime = tokio::runtime::Handle::current();
         let (finished, writer) = tokio::sync::oneshot::channel();

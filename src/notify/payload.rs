@@ -176,7 +176,10 @@ pub struct Mapped {
 fn gap_notice(input: &NotifyInput, limits: Limits) -> Mapped {
     Mapped {
         title: single_line(
-            &format!("You may have missed events from {}", input.subscription_name),
+            &format!(
+                "You may have missed events from {}",
+                input.subscription_name
+            ),
             limits.title_chars,
         ),
         body: text_block(
@@ -440,7 +443,11 @@ mod tests {
         let m = map_event(&gap, Templates::default(), Limits::default());
         assert_eq!(m.title, "You may have missed events from Builds");
         assert!(m.body.contains("events were lost"), "{}", m.body);
-        assert_eq!(m.priority, Priority::High, "neither throttle nor quiet hours hide it");
+        assert_eq!(
+            m.priority,
+            Priority::High,
+            "neither throttle nor quiet hours hide it"
+        );
         assert_eq!(m.link, None);
     }
 
