@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The project's run command (see README): installs what a fresh Debian/Ubuntu machine lacks,
-# builds, and runs SSE Tray's pipeline with desktop notifications. With no subscription
-# configured (or with --demo) it starts the built-in demo stream: the project's own event server,
-# on loopback, publishing a few realistic events a minute.
+# builds, and runs SSE Tray. On a desktop it starts the tray app; with no subscription configured
+# the app offers the built-in demo stream (the project's own event server on loopback, a few
+# realistic events a minute). `--demo` starts the demo directly. Without a display (a server, an
+# SSH session) it runs the same pipeline headless: events print as JSON lines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,8 +11,18 @@ if ! command -v cargo >/dev/null 2>&1; then
   echo "cargo not found: install Rust 1.95 or newer (https://rustup.rs) and run this again" >&2
   exit 1
 fi
+export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
+
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  scripts/install-deps.sh build-essential pkg-config dbus libwebkit2gtk-4.1-dev \
+    libayatana-appindicator3-1
+  cargo build --release --locked -p sse-tray-app --features custom-protocol >&2
+  exec target/release/sse-tray "$@"
+fi
+
+echo "No display: running headless (sse-tray-cli)." >&2
 scripts/install-deps.sh build-essential pkg-config dbus
-cargo build --release --locked -j2 -p sse-tray -p sse-tray-server --bins >&2
+cargo build --release --locked -p sse-tray -p sse-tray-server --bins >&2
 bin=target/release
 
 if [ "${1:-}" != "--demo" ]; then
@@ -35,5 +46,5 @@ while read -r line; do
   esac
   [ -n "$url" ] && [ -n "$token" ] && break
 done <"$ready"
-echo "Demo stream at $url — events print below as JSON lines and show as notifications. Ctrl-C stops." >&2
+echo "Demo stream at $url: events print below as JSON lines. Ctrl-C stops." >&2
 "$bin/sse-tray-cli" listen "$url" --name Demo --header "Authorization: Bearer $token" --notify

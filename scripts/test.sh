@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (see README): installs what a fresh Debian/Ubuntu machine lacks,
-# then checks formatting and lints and runs every test of the workspace. Tests that talk to
-# D-Bus run inside a private session bus, so the machine's own desktop is never touched.
+# then checks formatting and lints and runs every test of the workspace. Core and server tests run
+# inside a private D-Bus session bus, so the machine's own desktop is never touched; the tray app's
+# tests run the real app under Xvfb (scripts/test-app.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,9 +10,12 @@ if ! command -v cargo >/dev/null 2>&1; then
   echo "cargo not found: install Rust 1.95 or newer (https://rustup.rs) and run this again" >&2
   exit 1
 fi
-scripts/install-deps.sh build-essential pkg-config dbus redis-server
+# Build tools, the bus, Redis for the server's tests, and WebKitGTK to compile the tray app.
+scripts/install-deps.sh build-essential pkg-config dbus redis-server libwebkit2gtk-4.1-dev \
+  libayatana-appindicator3-1
 
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-dbus-run-session -- cargo test --workspace --locked "$@"
+dbus-run-session -- cargo test --workspace --exclude sse-tray-app --locked "$@"
+scripts/test-app.sh

@@ -1,0 +1,11 @@
+//! Shared parts of the app's end-to-end tests: the running `sse-tray` process, a push-on-demand
+//! SSE server, the tray menu over D-Bus (`com.canonical.dbusmenu`) and X11 window checks.
+
+#![allow(dead_code)]
+
+pub mod app;
+pub mod dbusmenu;
+#[path = "../../../tests/support/notification_server.rs"]
+pub mod notification_server;
+pub mod push_server;
+pub mod webdriver;
