@@ -109,11 +109,7 @@ pub async fn start(paths: AppPaths, options: LaunchOptions) -> Result<Started, S
     }
     let pipeline = NotificationPipeline::new(
         prefs,
-        subscriptions.iter().map(|s| NotifySubscription {
-            id: s.id.clone(),
-            name: s.name.clone(),
-            prefs: s.notify.clone(),
-        }),
+        subscriptions.iter().map(NotifySubscription::from),
         Arc::new(notifier),
     );
     let unread = reader.unread_count(None)?;

@@ -240,11 +240,7 @@ async fn start_notifications(
     }
     let pipeline = NotificationPipeline::new(
         prefs,
-        subscriptions.iter().map(|s| NotifySubscription {
-            id: s.id.clone(),
-            name: s.name.clone(),
-            prefs: s.notify.clone(),
-        }),
+        subscriptions.iter().map(NotifySubscription::from),
         Arc::new(notifier),
     );
     tokio::spawn({

@@ -31,6 +31,16 @@ pub struct NotifySubscription {
     pub prefs: SubscriptionNotifyPrefs,
 }
 
+impl From<&crate::config::SubscriptionConfig> for NotifySubscription {
+    fn from(config: &crate::config::SubscriptionConfig) -> Self {
+        Self {
+            id: config.id.clone(),
+            name: config.name.clone(),
+            prefs: config.notify.clone(),
+        }
+    }
+}
+
 /// Policy + notifier + timer, shared between the engine's writer thread and a timer task.
 #[derive(Clone)]
 pub struct NotificationPipeline {
