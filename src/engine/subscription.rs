@@ -232,6 +232,10 @@ impl Supervisor {
         let linger = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(linger);
         let mut last_flush = Instant::now() - LINGER;
+        // One long-lived future for cancel / pause / wake: re-creating three per item would
+        // register and drop three wakers for every event the stream delivers.
+        let control = control_signal(ctx);
+        tokio::pin!(control);
         let outcome = loop {
             // Checked by hand first: under a firehose the stream is always ready, and the
             // `biased` select below would never look at these branches.
@@ -262,18 +266,10 @@ impl Supervisor {
                     last_flush = Instant::now();
                     None
                 }
-                () = ctx.cancel.cancelled() => Some(Outcome::Cancelled),
-                // `changed()` marks the value seen, so these look at the value itself.
-                () = next_change(&mut ctx.run_mode) => {
-                    (*ctx.run_mode.borrow() == RunMode::Paused).then_some(Outcome::Paused)
-                }
-                () = next_change(&mut ctx.wake) => {
-                    let seconds = ctx.wake.borrow().1;
-                    Some(Outcome::Retry {
-                        failure: Failure::Suspended { seconds },
-                        verdict: Verdict::After(Duration::ZERO),
-                        connected_for: None,
-                    })
+                () = &mut control => {
+                    let step = self.control_changed(ctx);
+                    control.set(control_signal(ctx));
+                    step
                 }
                 () = &mut idle_sleep => {
                     let timeout = self.idle.timeout();
@@ -506,6 +502,21 @@ fn fixed_timeout(setting: &IdleTimeout) -> Option<Duration> {
     match setting {
         IdleTimeout::Auto => None,
         IdleTimeout::Fixed(timeout) => Some(*timeout),
+    }
+}
+
+/// Resolves when the task is cancelled or its run mode or wake signal changes; owns clones of
+/// the receivers, so the caller inspects (and marks seen) the originals afterwards.
+fn control_signal(ctx: &SubscriptionContext) -> impl Future<Output = ()> + use<> {
+    let cancel = ctx.cancel.clone();
+    let mut run_mode = ctx.run_mode.clone();
+    let mut wake = ctx.wake.clone();
+    async move {
+        tokio::select! {
+            () = cancel.cancelled() => {}
+            () = next_change(&mut run_mode) => {}
+            () = next_change(&mut wake) => {}
+        }
     }
 }
 
