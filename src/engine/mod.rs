@@ -115,13 +115,24 @@ impl Engine {
             })?;
         let cancel = CancellationToken::new();
         let tasks = TaskTracker::new();
+        // All streams and their HTTP connection tasks share one thread with a current-thread
+        // runtime: a body frame then wakes its reader on the same thread instead of bouncing
+        // between worker threads (context switches were the largest cost in the firehose).
+        let network = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|source| Error::Io {
+                action: "starting the network runtime for",
+                path: "subscriptions".into(),
+                source,
+            })?;
+        let net = network.handle().clone();
         let (reports_tx, reports_rx) = mpsc::channel(options.report_capacity.max(1));
         let (wake, wake_rx) = suspend::wake_channel();
-        tasks.spawn(suspend::watch_for_suspend(
-            options.wake_tick,
-            wake.clone(),
-            cancel.clone(),
-        ));
+        tasks.spawn_on(
+            suspend::watch_for_suspend(options.wake_tick, wake.clone(), cancel.clone()),
+            &net,
+        );
 
         let mut controls = HashMap::new();
         for spec in subscriptions.into_iter().filter(|s| s.enabled) {
@@ -144,10 +155,22 @@ impl Engine {
             };
             // Spawned (not run inline) so each stream is read on a worker next to its hyper
             // connection task: see DESIGN.md's performance notes.
-            tasks.spawn(subscription::run_subscription(spec, start, context));
+            tasks.spawn_on(subscription::run_subscription(spec, start, context), &net);
         }
         drop(reports_tx);
         tasks.close();
+        let all_done = tasks.clone();
+        std::thread::Builder::new()
+            .name("sse-tray-net".into())
+            .spawn(move || network.block_on(all_done.wait()))
+            .map_err(|source| {
+                cancel.cancel();
+                Error::Io {
+                    action: "starting the network thread for",
+                    path: "subscriptions".into(),
+                    source,
+                }
+            })?;
         let dispatcher = dispatcher::Dispatcher {
             history,
             resume,
@@ -156,7 +179,7 @@ impl Engine {
             // A previous run may have stopped before indexing everything it stored.
             search_index_behind: true,
         };
-        let runtime = tokio::runtime::Handle::current();
+        let runtime = net.clone();
         let (finished, writer) = tokio::sync::oneshot::channel();
         // A named thread of its own (not the blocking pool) so it shows up as such in profiles.
         std::thread::Builder::new()

@@ -292,6 +292,11 @@ impl Supervisor {
             }
         };
         self.flush(&mut reader, &stats, ctx).await;
+        // The parser carries the last `id:` forward, so the last event's id is the resume point
+        // (an explicit empty `id:` resets it, as the spec says).
+        if let Some(raw) = reader.previous_raw_id.take() {
+            self.last_id = (!raw.is_empty()).then_some(raw);
+        }
         outcome
     }
 
@@ -394,9 +399,7 @@ impl Supervisor {
                     self.server_retry(retry, ctx).await;
                 }
                 let id = reader.own_id(event.id.as_deref());
-                if let Some(raw) = &event.id {
-                    self.last_id = (!raw.is_empty()).then(|| raw.clone());
-                }
+                // Also the resume point: taken over when the connection ends.
                 reader.previous_raw_id = event.id;
                 reader.batch.push(ReceivedEvent {
                     subscription: reader.subscription.clone(),
