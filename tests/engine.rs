@@ -182,12 +182,7 @@ async fn a_silent_connection_is_dropped_after_the_idle_timeout() {
     spec.idle_timeout = IdleTimeout::Fixed(Duration::from_millis(400));
     let mut run = start(&paths, vec![spec], fast_options());
     let started = tokio::time::Instant::now();
-    let failure = run
-        .state(WAIT, |s| match s {
-            ConnectionState::Reconnecting { reason, .. } => Some(reason.clone()),
-            _ => None,
-        })
-        .await;
+    let failure = run.next_failure(WAIT).await;
     assert_eq!(failure, Failure::Silent { after_ms: 400 });
     assert!(started.elapsed() >= Duration::from_millis(400));
     run.state(WAIT, |s| {
@@ -228,12 +223,7 @@ async fn heartbeats_keep_a_quiet_stream_alive() {
     }
     assert_eq!(server.requests().len(), 1);
     // Once the heartbeats stop, the same timeout notices the silence.
-    let failure = run
-        .state(WAIT, |s| match s {
-            ConnectionState::Reconnecting { reason, .. } => Some(reason.clone()),
-            _ => None,
-        })
-        .await;
+    let failure = run.next_failure(WAIT).await;
     assert!(matches!(failure, Failure::Silent { .. }));
     run.engine.shutdown().await.unwrap();
 }
@@ -363,12 +353,7 @@ async fn an_endless_line_is_cut_off_at_the_cap() {
     let mut options = fast_options();
     options.limits.max_line_bytes = 256 * 1024;
     let mut run = start(&paths, vec![subscription("s", &server.url())], options);
-    let failure = run
-        .state(WAIT, |s| match s {
-            ConnectionState::Reconnecting { reason, .. } => Some(reason.clone()),
-            _ => None,
-        })
-        .await;
+    let failure = run.next_failure(WAIT).await;
     assert_eq!(
         failure,
         Failure::Malformed {
@@ -490,12 +475,7 @@ async fn a_wrong_content_type_is_retried_with_backoff() {
         vec![subscription("s", &server.url())],
         fast_options(),
     );
-    let failure = run
-        .state(WAIT, |s| match s {
-            ConnectionState::Reconnecting { reason, .. } => Some(reason.clone()),
-            _ => None,
-        })
-        .await;
+    let failure = run.next_failure(WAIT).await;
     assert_eq!(
         failure,
         Failure::NotEventStream {
@@ -552,12 +532,7 @@ async fn waking_from_sleep_reconnects_at_once() {
     );
     run.stored(1, WAIT).await;
     run.engine.announce_wake(Duration::from_secs(3600));
-    let failure = run
-        .state(WAIT, |s| match s {
-            ConnectionState::Reconnecting { reason, .. } => Some(reason.clone()),
-            _ => None,
-        })
-        .await;
+    let failure = run.next_failure(WAIT).await;
     assert_eq!(failure, Failure::Suspended { seconds: 3600 });
     run.stored(1, WAIT).await;
     run.engine.shutdown().await.unwrap();

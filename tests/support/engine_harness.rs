@@ -3,7 +3,7 @@
 
 use sse_tray::config::{IdleTimeout, ResumeMode, SubscriptionConfig};
 use sse_tray::engine::{
-    BackoffPolicy, ConnectionState, Engine, EngineOptions, EngineSink, IdlePolicy,
+    BackoffPolicy, ConnectionState, Engine, EngineOptions, EngineSink, Failure, IdlePolicy,
 };
 use sse_tray::history::{EventKey, HistoryStore};
 use sse_tray::notify::NotificationPipeline;
@@ -153,6 +153,15 @@ impl Running {
     ) -> T {
         self.wait_for(within, |seen| match seen {
             Seen::State(_, state) => pick(state),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Waits for the next reconnect and returns why the connection ended.
+    pub async fn next_failure(&mut self, within: Duration) -> Failure {
+        self.state(within, |s| match s {
+            ConnectionState::Reconnecting { reason, .. } => Some(reason.clone()),
             _ => None,
         })
         .await
