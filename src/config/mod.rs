@@ -47,8 +47,11 @@
 //! and its default. Their mistakes are reported like the others
 //! (`subscription[1].notify.title_template: unknown placeholder …`).
 
+mod auth;
 mod raw;
 mod validate;
+
+pub use auth::{Auth, SecretLocation};
 
 use crate::atomic_file;
 use crate::notify::{NotificationPrefs, SubscriptionNotifyPrefs};
@@ -76,8 +79,9 @@ impl Config {
     }
 }
 
-/// One validated `[[subscription]]`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One validated `[[subscription]]`. Its `Debug` output leaves header values out: they may be
+/// credentials.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SubscriptionConfig {
     /// Stable key of history and resume state: `[a-z0-9_-]`, 1 to 64 characters, unique.
     pub id: SubscriptionId,
@@ -96,6 +100,29 @@ pub struct SubscriptionConfig {
     pub enabled: bool,
     /// The subscription's `[subscription.notify]` table (defaults when absent).
     pub notify: SubscriptionNotifyPrefs,
+    /// The `[subscription.auth]` table: which credential to send, and where its secret lives.
+    pub auth: Auth,
+    /// A PEM file of extra CA certificates trusted for this subscription only, on top of the
+    /// operating system's store (a private CA, a self-signed server). An absolute path.
+    pub tls_ca_file: Option<PathBuf>,
+}
+
+impl fmt::Debug for SubscriptionConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let header_names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("SubscriptionConfig")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("url", &self.url)
+            .field("headers (values redacted)", &header_names)
+            .field("resume", &self.resume)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("enabled", &self.enabled)
+            .field("notify", &self.notify)
+            .field("auth", &self.auth)
+            .field("tls_ca_file", &self.tls_ca_file)
+            .finish()
+    }
 }
 
 impl SubscriptionConfig {
@@ -274,6 +301,8 @@ pub fn to_toml_string(config: &Config) -> Result<String> {
                     .map(|(n, v)| (n.as_str(), v.as_str()))
                     .collect(),
                 notify: Some(&s.notify).filter(|n| **n != SubscriptionNotifyPrefs::default()),
+                auth: auth::OutAuth::from_auth(&s.auth),
+                tls_ca_file: s.tls_ca_file.as_deref().map(Path::to_string_lossy),
             })
             .collect(),
         notifications: Some(&config.notifications).filter(|n| **n != NotificationPrefs::default()),
@@ -401,6 +430,15 @@ interval_secs = 60
 [[subscription]]
 id = "alerts"
 url = "http://127.0.0.1:8080/sse"
+tls_ca_file = "/etc/ssl/private-ca.pem"
+[subscription.auth]
+type = "basic"
+username = "alice"
+
+[[subscription]]
+id = "no-keyring"
+url = "https://h/"
+auth = { type = "header", header = "X-Api-Key", store = "plaintext", secret = "opted-in" }
 
 [notifications]
 burst = 3
@@ -411,7 +449,7 @@ quiet_hours = { start = "22:00", end = "07:00", days = ["fri", "saturday"] }
     #[test]
     fn parses_full_example_with_defaults() {
         let config = parse_str(FULL).unwrap();
-        assert_eq!(config.subscriptions.len(), 2);
+        assert_eq!(config.subscriptions.len(), 3);
         let b = &config.subscriptions[0];
         assert_eq!(b.id, SubscriptionId::new("builds"));
         assert_eq!(b.name, "Builds");
@@ -664,6 +702,44 @@ quiet_hours = { start = "22:00", end = "07:00", days = ["fri", "saturday"] }
         assert!(reason.contains("line 6"), "{reason}");
         let (key, reason) = invalid("[[subscription]]\nid = \"a\nurl = 1\n");
         assert!(key.starts_with("line 2"), "{key}: {reason}");
+    }
+
+    #[test]
+    fn auth_and_ca_file_keys() {
+        let config = parse_str(FULL).unwrap();
+        assert_eq!(
+            config.subscriptions[1].auth,
+            Auth::Basic {
+                username: "alice".into(),
+                secret: SecretLocation::Keyring
+            }
+        );
+        assert_eq!(
+            config.subscriptions[1].tls_ca_file.as_deref(),
+            Some(Path::new("/etc/ssl/private-ca.pem"))
+        );
+        let text = to_toml_string(&config).unwrap();
+        assert!(!text.contains("store = \"keyring\"\nsecret"), "{text}");
+        assert!(
+            text.contains("opted-in"),
+            "an opted-in secret is kept: {text}"
+        );
+        let (key, _) = invalid(
+            "[[subscription]]\nid = \"a\"\nurl = \"https://h/\"\ntls_ca_file = \"ca.pem\"\n",
+        );
+        assert_eq!(key, "subscription[0].tls_ca_file");
+        let (key, reason) = invalid(
+            "[[subscription]]\nid = \"a\"\nurl = \"https://h/\"\n[subscription.headers]\n\
+             authorization = \"x\"\n[subscription.auth]\ntype = \"bearer\"\n",
+        );
+        assert_eq!(key, "subscription[0].headers.authorization", "{reason}");
+        let (key, _) = invalid(
+            "[[subscription]]\nid = \"a\"\nurl = \"https://h/\"\n[subscription.auth]\n\
+             type = \"bearer\"\nsecret = \"pasted\"\n",
+        );
+        assert_eq!(key, "subscription[0].auth.secret");
+        let printed = format!("{:?}", config.subscriptions[2]);
+        assert!(!printed.contains("opted-in"), "{printed}");
     }
 
     #[test]

@@ -34,6 +34,10 @@ pub(super) struct RawSubscription {
     pub headers: BTreeMap<String, String>,
     /// The `[subscription.notify]` table; typed for the same reason as `notifications`.
     pub notify: SubscriptionNotifyPrefs,
+    /// The `[subscription.auth]` table.
+    pub auth: Option<super::auth::RawAuth>,
+    /// An extra CA file for this subscription.
+    pub tls_ca_file: Option<String>,
 }
 
 /// What [`super::save`] writes: every subscription field explicit, so the file documents the
@@ -61,6 +65,11 @@ pub(super) struct OutSubscription<'a> {
     /// `None` when it equals the defaults, to keep the file short.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify: Option<&'a SubscriptionNotifyPrefs>,
+    /// `None` for no credential.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<super::auth::OutAuth<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_ca_file: Option<std::borrow::Cow<'a, str>>,
 }
 
 /// Why a document did not become a [`RawConfig`].

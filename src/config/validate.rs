@@ -64,6 +64,28 @@ pub(super) fn subscription(
         }
         headers.push((name, value));
     }
+    let mut auth_prefix = prefix.to_owned();
+    push_key(&mut auth_prefix, "auth");
+    let auth = super::auth::validate(raw.auth.unwrap_or_default())
+        .map_err(|(field, reason)| invalid(&auth_prefix, field, reason))?;
+    if let Some(set_by_auth) = auth.header_name()
+        && let Some((name, _)) = headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(set_by_auth))
+    {
+        return Err(invalid(
+            &headers_prefix,
+            name,
+            format!(
+                "is also set by auth (type = \"{}\"); remove one of the two",
+                auth.kind()
+            ),
+        ));
+    }
+    let tls_ca_file = match raw.tls_ca_file {
+        Some(path) => Some(ca_file(&path).map_err(|r| invalid(prefix, "tls_ca_file", r))?),
+        None => None,
+    };
     Ok(SubscriptionConfig {
         id,
         name,
@@ -74,7 +96,23 @@ pub(super) fn subscription(
         enabled: raw.enabled.unwrap_or(true),
         // Checked by serde while parsing (templates, priorities); nothing is left to check here.
         notify: raw.notify,
+        auth,
+        tls_ca_file,
     })
+}
+
+/// An absolute path (the app's working directory is not something a person can predict).
+/// Whether it exists and holds certificates is checked when connecting, where the error can
+/// be shown next to the connection it broke.
+fn ca_file(path: &str) -> Result<std::path::PathBuf, String> {
+    let path = std::path::PathBuf::from(path);
+    if path.as_os_str().is_empty() || !path.is_absolute() {
+        return Err(format!(
+            "must be an absolute path to a PEM file (got {:?})",
+            path.display().to_string()
+        ));
+    }
+    Ok(path)
 }
 
 /// `[a-z0-9_-]{1,64}`.
