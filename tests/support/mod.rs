@@ -6,3 +6,4 @@ pub mod engine_harness;
 #[cfg(all(unix, not(target_os = "macos")))]
 pub mod notification_server;
 pub mod sse_server;
+pub mod tls_sse;
