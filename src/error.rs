@@ -58,6 +58,18 @@ pub enum Error {
         /// The newest schema version this build knows.
         supported: i64,
     },
+    /// The OS keyring (Secret Service, macOS Keychain, Windows Credential Manager) could not
+    /// save, read or delete a subscription's secret. `reason` is in words a person can act on
+    /// ("no Secret Service is running …", "the keyring is locked …") and never holds the secret.
+    #[error("could not {action} the secret of `{subscription}` in the OS keyring: {reason}")]
+    Keyring {
+        /// What we were doing: "save", "read" or "delete".
+        action: &'static str,
+        /// The subscription whose secret it is.
+        subscription: String,
+        /// Why it failed.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -65,7 +77,8 @@ impl Error {
     /// as a full disk or a locked database), as opposed to input that will stay wrong.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Io { .. } | Error::History(_) => true,
+            // A keyring that is locked or not running yet may be unlocked or started later.
+            Error::Io { .. } | Error::History(_) | Error::Keyring { .. } => true,
             Error::ConfigInvalid { .. }
             | Error::Corrupt { .. }
             | Error::InvalidRequest { .. }

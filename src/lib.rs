@@ -8,13 +8,18 @@
 
 pub mod atomic_file;
 pub mod config;
+pub mod config_watch;
+pub mod diagnostics;
 pub mod engine;
 pub mod error;
 pub mod event;
 pub mod history;
 pub mod notify;
 pub mod paths;
+pub mod probe;
 pub mod resume_state;
+pub mod secrets;
+pub mod settings;
 
 pub use error::{Error, Result};
 pub use event::{GAP_EVENT_TYPE, ReceivedEvent, SubscriptionId};
