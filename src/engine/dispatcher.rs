@@ -5,13 +5,19 @@
 //! whose events are all in history, and the replayed remainder is deduplicated by the store. The
 //! resume file is written at most once per `flush_interval` during a burst and at once when the
 //! stream goes quiet, pauses or stops. Runs on a blocking thread because SQLite calls block.
+//!
+//! The engine's own requests about resume state (forget a subscription's resume point, tell where
+//! a restarted subscription starts) travel in the same channel as the reports, as [`ToWriter`]:
+//! the channel's order is then the order of effects, so a reset cannot overtake the old
+//! connection's last events, and a start point always includes every event reported before it.
 
 use super::report::{ConnectionState, Report, ReportBody, StopReason};
+use super::subscription::StartPoint;
 use crate::event::{ReceivedEvent, SubscriptionId, now_unix_ms};
 use crate::history::{EventKey, HistoryStore, InsertOutcome, Retention};
 use crate::resume_state::ResumeStore;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// Reports gathered into one transaction at most.
 const MAX_REPORTS_PER_DRAIN: usize = 64;
@@ -41,6 +47,25 @@ pub struct DispatcherSettings {
     pub retention: Retention,
 }
 
+/// What reaches the writer, in the order it was sent.
+#[derive(Debug)]
+pub enum ToWriter {
+    /// What a subscription task says.
+    Report(Report),
+    /// Forget the subscription's resume state and write the file at once: it now points at a
+    /// different URL, whose event ids mean nothing to the old ones.
+    ForgetResume(SubscriptionId),
+    /// Where the subscription should start, after every event reported before this request is
+    /// stored.
+    StartPoint(SubscriptionId, oneshot::Sender<StartPoint>),
+}
+
+impl From<Report> for ToWriter {
+    fn from(report: Report) -> Self {
+        ToWriter::Report(report)
+    }
+}
+
 pub(crate) struct Dispatcher {
     pub(crate) history: HistoryStore,
     pub(crate) resume: ResumeStore,
@@ -55,7 +80,7 @@ impl Dispatcher {
     /// thread wait for a report with a deadline.
     pub(crate) fn run(
         mut self,
-        mut reports: mpsc::Receiver<Report>,
+        mut reports: mpsc::Receiver<ToWriter>,
         runtime: tokio::runtime::Handle,
     ) {
         self.history.set_retention(self.settings.retention.clone());
@@ -76,13 +101,17 @@ impl Dispatcher {
             };
             let mut next = Some(first);
             let mut drained = 0;
-            while let Some(report) = next.take() {
+            while let Some(message) = next.take() {
                 drained += 1;
-                match report.body {
-                    ReportBody::Events(events) => pending.extend(events),
-                    body => {
+                match message {
+                    ToWriter::Report(Report {
+                        body: ReportBody::Events(events),
+                        ..
+                    }) => pending.extend(events),
+                    other => {
+                        // Everything reported before must take effect first.
                         self.store(&mut pending, false);
-                        self.handle_other(&report.subscription, body);
+                        self.handle_other(other);
                     }
                 }
                 if drained < MAX_REPORTS_PER_DRAIN {
@@ -104,9 +133,9 @@ impl Dispatcher {
     /// never waits behind it; then it sleeps until a report arrives. `None`: every sender is gone.
     fn wait_while_idle(
         &mut self,
-        reports: &mut mpsc::Receiver<Report>,
+        reports: &mut mpsc::Receiver<ToWriter>,
         runtime: &tokio::runtime::Handle,
-    ) -> Option<Report> {
+    ) -> Option<ToWriter> {
         // Heartbeats and states store nothing: no timer, no index transaction for them.
         if !self.search_index_behind {
             return reports.blocking_recv();
@@ -176,7 +205,30 @@ impl Dispatcher {
         events.clear();
     }
 
-    fn handle_other(&mut self, subscription: &SubscriptionId, body: ReportBody) {
+    fn handle_other(&mut self, message: ToWriter) {
+        match message {
+            ToWriter::Report(report) => self.handle_report(&report.subscription, report.body),
+            ToWriter::ForgetResume(subscription) => {
+                self.resume.remove(&subscription);
+                // Durably now: a crash must not bring the old URL's resume point back.
+                self.flush_resume();
+            }
+            ToWriter::StartPoint(subscription, reply) => {
+                let start = self
+                    .resume
+                    .get(&subscription)
+                    .map(|state| StartPoint {
+                        last_event_id: state.last_event_id.clone(),
+                        server_retry_ms: state.server_retry_ms,
+                    })
+                    .unwrap_or_default();
+                // The asking task may have been cancelled meanwhile; nobody to tell then.
+                let _ = reply.send(start);
+            }
+        }
+    }
+
+    fn handle_report(&mut self, subscription: &SubscriptionId, body: ReportBody) {
         match body {
             ReportBody::Events(_) => unreachable!("events are batched by the caller"),
             ReportBody::Heartbeat => self.sink.heartbeat(subscription),

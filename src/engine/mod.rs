@@ -7,6 +7,15 @@
 //! The pieces are split so each decision can be tested alone: [`wire_guard`] (bytes),
 //! [`backoff`], [`idle`] and [`http_verdict`] (pure policy), [`transport`] (HTTP), [`subscription`]
 //! (the supervisor), [`dispatcher`] (persistence order), [`suspend`] (sleep detection).
+//!
+//! The engine keeps what it needs to start tasks after [`Engine::start`] (the network runtime,
+//! the shared transport, a report sender), so a settings window can change subscriptions while
+//! it runs ([`Engine::apply`]) and a person can ask for a reconnect ([`Engine::reconnect_now`]).
+//! Every task start follows the same steps, in its own task: wait for the subscription's previous
+//! task to end, forget the resume point if the URL changed, ask the writer where to start, then
+//! run. Those requests go through the report channel, so they are ordered after everything the
+//! previous task reported: its last events cannot re-create a forgotten resume point, and a
+//! restart resumes from the last *stored* event.
 
 pub mod backoff;
 pub mod dispatcher;
@@ -23,9 +32,13 @@ use crate::event::SubscriptionId;
 use crate::history::{HistoryStore, Retention};
 use crate::resume_state::ResumeStore;
 use crate::{Error, Result};
+use dispatcher::ToWriter;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -87,14 +100,70 @@ impl Default for EngineOptions {
     }
 }
 
+/// What [`Engine::apply`] did, by subscription id (each list in the order the specs were given,
+/// `stopped` in id order).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ApplySummary {
+    /// New or newly enabled: a task was started.
+    pub started: Vec<SubscriptionId>,
+    /// Changed: the old task was stopped and a new one started.
+    pub restarted: Vec<SubscriptionId>,
+    /// Removed or disabled: the task was stopped.
+    pub stopped: Vec<SubscriptionId>,
+    /// Identical to what runs: left alone, its connection stays open.
+    pub unchanged: Vec<SubscriptionId>,
+}
+
+/// Whether two specs make the same connection: the engine reads only these fields (the name and
+/// notification settings belong to the UI and the notification path; credentials are already
+/// resolved into `headers`).
+fn same_connection(a: &SubscriptionConfig, b: &SubscriptionConfig) -> bool {
+    a.url == b.url
+        && a.headers == b.headers
+        && a.resume == b.resume
+        && a.idle_timeout == b.idle_timeout
+        && a.tls_ca_file == b.tls_ca_file
+}
+
 /// A running engine. Dropping it without [`Engine::shutdown`] cancels the tasks but does not wait
 /// for the final flush.
 pub struct Engine {
     cancel: CancellationToken,
-    tasks: TaskTracker,
-    writer: Option<tokio::sync::oneshot::Receiver<()>>,
-    controls: HashMap<SubscriptionId, watch::Sender<RunMode>>,
+    writer: Option<oneshot::Receiver<()>>,
     wake: WakeSender,
+    launcher: Launcher,
+    /// App-level pause (`pause(None)`): subscriptions started meanwhile start paused too.
+    all_paused: AtomicBool,
+    /// Every subscription this engine ever ran, including removed or disabled ones: their last
+    /// spec tells whether a re-added one kept its URL, and their last task must end before a new
+    /// one starts.
+    slots: HashMap<SubscriptionId, Slot>,
+}
+
+/// One subscription as the engine keeps it.
+struct Slot {
+    /// The spec last run (kept when stopped).
+    spec: SubscriptionConfig,
+    /// Whether it should be running (present and enabled in the last applied list).
+    active: bool,
+    /// Cancels the current task only.
+    cancel: CancellationToken,
+    control: watch::Sender<RunMode>,
+    reconnect: watch::Sender<u64>,
+    bytes_received: Arc<AtomicU64>,
+    /// The latest task; a `Mutex` so [`Engine::reconnect_now`] can restart one through `&self`
+    /// (never held across an `.await`).
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// What starting a task needs, kept from [`Engine::start`].
+struct Launcher {
+    network: tokio::runtime::Handle,
+    tasks: TaskTracker,
+    transport: transport::BaseTransport,
+    options: EngineOptions,
+    reports: mpsc::Sender<ToWriter>,
+    wake: suspend::WakeSignal,
 }
 
 impl Engine {
@@ -133,38 +202,23 @@ impl Engine {
             suspend::watch_for_suspend(options.wake_tick, wake.clone(), cancel.clone()),
             &net,
         );
-
-        let mut controls = HashMap::new();
-        for spec in subscriptions.into_iter().filter(|s| s.enabled) {
-            let start = resume
-                .get(&spec.id)
-                .map(|state| StartPoint {
-                    last_event_id: state.last_event_id.clone(),
-                    server_retry_ms: state.server_retry_ms,
-                })
-                .unwrap_or_default();
-            let (control, run_mode) = watch::channel(RunMode::Running);
-            controls.insert(spec.id.clone(), control);
-            let context = subscription::SubscriptionContext {
-                transport: transport.clone(),
-                options: options.clone(),
-                reports: reports_tx.clone(),
-                cancel: cancel.child_token(),
-                run_mode,
-                wake: wake_rx.clone(),
-            };
-            // Spawned (not run inline) so each stream is read on a worker next to its hyper
-            // connection task: see DESIGN.md's performance notes.
-            tasks.spawn_on(subscription::run_subscription(spec, start, context), &net);
-        }
-        drop(reports_tx);
-        tasks.close();
+        // The tracker stays open until `shutdown`: `apply` and `reconnect_now` add tasks later.
+        // The writer waits with timers of this runtime, so the runtime is driven until the
+        // writer is done too (a current-thread runtime's timers only run inside its block_on).
         let all_done = tasks.clone();
+        let (writer_gone, writer_ended) = oneshot::channel::<()>();
         std::thread::Builder::new()
             .name("sse-tray-net".into())
-            .spawn(move || network.block_on(all_done.wait()))
+            .spawn(move || {
+                network.block_on(async move {
+                    all_done.wait().await;
+                    // An error means the writer thread is gone: all the same.
+                    let _ = writer_ended.await;
+                });
+            })
             .map_err(|source| {
                 cancel.cancel();
+                tasks.close();
                 Error::Io {
                     action: "starting the network thread for",
                     path: "subscriptions".into(),
@@ -175,37 +229,143 @@ impl Engine {
             history,
             resume,
             sink,
-            settings: options.dispatcher,
+            settings: options.dispatcher.clone(),
             // A previous run may have stopped before indexing everything it stored.
             search_index_behind: true,
         };
         let runtime = net.clone();
-        let (finished, writer) = tokio::sync::oneshot::channel();
+        let (finished, writer) = oneshot::channel();
         // A named thread of its own (not the blocking pool) so it shows up as such in profiles.
         std::thread::Builder::new()
             .name("sse-tray-writer".into())
             .spawn(move || {
                 dispatcher.run(reports_rx, runtime);
                 let _ = finished.send(());
+                let _ = writer_gone.send(());
             })
             .map_err(|source| {
                 cancel.cancel();
+                tasks.close();
                 Error::Io {
                     action: "starting the writer thread for",
                     path: "history".into(),
                     source,
                 }
             })?;
-        Ok(Engine {
+        let mut engine = Engine {
             cancel,
-            tasks,
             writer: Some(writer),
-            controls,
             wake,
-        })
+            launcher: Launcher {
+                network: net,
+                tasks,
+                transport,
+                options,
+                reports: reports_tx,
+                wake: wake_rx,
+            },
+            all_paused: AtomicBool::new(false),
+            slots: HashMap::new(),
+        };
+        engine.apply(subscriptions);
+        Ok(engine)
     }
 
-    /// Pauses one subscription, or all with `None`.
+    /// Makes the running subscriptions match `subscriptions` (runtime copies, credentials already
+    /// resolved into headers). A subscription equal to the running one is left alone; a changed
+    /// one is restarted and keeps its resume point unless its URL changed, in which case the
+    /// resume point is forgotten on disk before the new task connects; a new or enabled one is
+    /// started (paused if everything is paused); a removed or disabled one is stopped and reports
+    /// `Stopped { reason: Shutdown }`.
+    pub fn apply(&mut self, subscriptions: Vec<SubscriptionConfig>) -> ApplySummary {
+        let mut summary = ApplySummary::default();
+        let mut wanted: Vec<SubscriptionId> = Vec::new();
+        let global = self.global_mode();
+        for spec in subscriptions.into_iter().filter(|s| s.enabled) {
+            if wanted.contains(&spec.id) {
+                tracing::warn!(subscription = %spec.id, "listed twice; the first one is kept");
+                continue;
+            }
+            wanted.push(spec.id.clone());
+            let id = spec.id.clone();
+            let Some(slot) = self.slots.get_mut(&id) else {
+                let slot = Slot::new(spec, self.cancel.child_token(), global);
+                self.launcher.launch(&slot, None, false);
+                self.slots.insert(id.clone(), slot);
+                summary.started.push(id);
+                continue;
+            };
+            if slot.active && same_connection(&slot.spec, &spec) {
+                // A new name or notification setting does not touch the connection.
+                slot.spec = spec;
+                summary.unchanged.push(id);
+                continue;
+            }
+            if slot.active {
+                summary.restarted.push(id);
+            } else {
+                // Re-added or re-enabled: it follows the app's mode, not the one it had.
+                slot.control.send_replace(global);
+                summary.started.push(id);
+            }
+            slot.cancel.cancel();
+            slot.cancel = self.cancel.child_token();
+            let forget = slot.spec.url != spec.url;
+            slot.spec = spec;
+            slot.active = true;
+            let previous = slot.take_task();
+            self.launcher.launch(slot, previous, forget);
+        }
+        let mut gone: Vec<&SubscriptionId> = self
+            .slots
+            .iter()
+            .filter(|(id, slot)| slot.active && !wanted.contains(id))
+            .map(|(id, _)| id)
+            .collect();
+        gone.sort();
+        summary.stopped = gone.into_iter().cloned().collect();
+        for id in &summary.stopped {
+            if let Some(slot) = self.slots.get_mut(id) {
+                slot.active = false;
+                slot.cancel.cancel();
+            }
+        }
+        summary
+    }
+
+    /// Reconnects a subscription now, as a person asks from the UI: a backoff wait is cut short,
+    /// a live (or connecting) connection is closed and reopened without backoff, and a
+    /// subscription that stopped for good (credentials rejected, HTTP 204, an unusable CA file)
+    /// starts again (its task waits for exactly this). A paused subscription stays paused. False
+    /// if no running subscription has this id.
+    pub fn reconnect_now(&self, id: &SubscriptionId) -> bool {
+        let Some(slot) = self.slots.get(id).filter(|slot| slot.active) else {
+            return false;
+        };
+        let mut task = slot
+            .task
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if task.as_ref().is_some_and(|running| !running.is_finished()) {
+            slot.reconnect.send_modify(|requests| *requests += 1);
+        } else {
+            // Only a task that panicked ends while its subscription is active: start a new one.
+            let previous = task.take();
+            *task = Some(self.launcher.spawn(slot, previous, false));
+        }
+        true
+    }
+
+    /// Body bytes a subscription received over all its connections since the engine started
+    /// (kept across restarts and after it stopped); `None` for an id this engine never ran.
+    pub fn bytes_received(&self, id: &SubscriptionId) -> Option<u64> {
+        self.slots
+            .get(id)
+            .map(|slot| slot.bytes_received.load(Ordering::Relaxed))
+    }
+
+    /// Pauses one subscription, or all with `None` (then subscriptions started later by
+    /// [`apply`](Self::apply) start paused too).
     pub fn pause(&self, subscription: Option<&SubscriptionId>) {
         self.set_mode(subscription, RunMode::Paused);
     }
@@ -216,16 +376,32 @@ impl Engine {
     }
 
     fn set_mode(&self, subscription: Option<&SubscriptionId>, mode: RunMode) {
-        for (id, control) in &self.controls {
+        if subscription.is_none() {
+            self.all_paused
+                .store(mode == RunMode::Paused, Ordering::Relaxed);
+        }
+        for (id, slot) in &self.slots {
             if subscription.is_none_or(|wanted| wanted == id) {
-                control.send_replace(mode);
+                slot.control.send_replace(mode);
             }
         }
     }
 
-    /// The subscriptions this engine runs.
+    fn global_mode(&self) -> RunMode {
+        if self.all_paused.load(Ordering::Relaxed) {
+            RunMode::Paused
+        } else {
+            RunMode::Running
+        }
+    }
+
+    /// The subscriptions this engine runs (stopped for good included; removed and disabled
+    /// ones not).
     pub fn subscriptions(&self) -> impl Iterator<Item = &SubscriptionId> {
-        self.controls.keys()
+        self.slots
+            .iter()
+            .filter(|(_, slot)| slot.active)
+            .map(|(id, _)| id)
     }
 
     /// Announces a wake from sleep, as the detector does (platform hooks and tests use this).
@@ -240,7 +416,14 @@ impl Engine {
     /// the resume state.
     pub async fn shutdown(mut self) -> Result<()> {
         self.cancel.cancel();
-        self.tasks.wait().await;
+        self.launcher.tasks.close();
+        // The writer ends when the last sender is gone: the tasks drop theirs as they end, this
+        // one goes now (replaced by a sender of a channel nobody reads).
+        drop(std::mem::replace(
+            &mut self.launcher.reports,
+            mpsc::channel(1).0,
+        ));
+        self.launcher.tasks.wait().await;
         let Some(writer) = self.writer.take() else {
             return Ok(());
         };
@@ -255,5 +438,104 @@ impl Engine {
 impl Drop for Engine {
     fn drop(&mut self) {
         self.cancel.cancel();
+        self.launcher.tasks.close();
+    }
+}
+
+impl Slot {
+    fn new(spec: SubscriptionConfig, cancel: CancellationToken, mode: RunMode) -> Self {
+        Slot {
+            spec,
+            active: true,
+            cancel,
+            control: watch::channel(mode).0,
+            reconnect: watch::channel(0).0,
+            bytes_received: Arc::new(AtomicU64::new(0)),
+            task: Mutex::new(None),
+        }
+    }
+
+    fn take_task(&mut self) -> Option<JoinHandle<()>> {
+        self.task
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+}
+
+impl Launcher {
+    /// Starts the slot's task and records it there.
+    fn launch(&self, slot: &Slot, previous: Option<JoinHandle<()>>, forget_resume: bool) {
+        let task = self.spawn(slot, previous, forget_resume);
+        *slot
+            .task
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(task);
+    }
+
+    /// Spawns a task for the slot's spec that first waits for `previous` to end.
+    fn spawn(
+        &self,
+        slot: &Slot,
+        previous: Option<JoinHandle<()>>,
+        forget_resume: bool,
+    ) -> JoinHandle<()> {
+        let spec = slot.spec.clone();
+        let reports = self.reports.clone();
+        let context = subscription::SubscriptionContext {
+            transport: self.transport.clone(),
+            options: self.options.clone(),
+            reports: reports.clone(),
+            cancel: slot.cancel.clone(),
+            run_mode: slot.control.subscribe(),
+            wake: self.wake.clone(),
+            reconnect: slot.reconnect.subscribe(),
+            bytes_received: slot.bytes_received.clone(),
+        };
+        // Spawned (not run inline) so each stream is read on the network thread next to its
+        // hyper connection task: see DESIGN.md's performance notes.
+        self.tasks.spawn_on(
+            async move {
+                // A join error is the previous task panicking: nothing of it is left to wait for.
+                if let Some(previous) = previous {
+                    let _ = previous.await;
+                }
+                // Even when cancelled meanwhile: the URL did change, and a later restart
+                // compares against the new one.
+                if forget_resume {
+                    let _ = reports.send(ToWriter::ForgetResume(spec.id.clone())).await;
+                }
+                if context.cancel.is_cancelled() {
+                    return;
+                }
+                let (reply, start) = oneshot::channel();
+                if reports
+                    .send(ToWriter::StartPoint(spec.id.clone(), reply))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                let start = tokio::select! {
+                    () = context.cancel.cancelled() => return,
+                    start = start => start.unwrap_or_default(),
+                };
+                subscription::run_subscription(spec, start, context).await;
+            },
+            &self.network,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The app keeps the engine in shared state and calls it from IPC handlers on any thread.
+    #[test]
+    fn the_engine_can_be_shared_between_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Engine>();
+        shareable::<ApplySummary>();
     }
 }

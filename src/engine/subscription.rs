@@ -4,19 +4,27 @@
 //! off: this task owns the decisions the crate cannot make for us (status codes that mean "stop",
 //! `Retry-After`, silence as a failure, resuming by query parameter, pausing, waking from sleep),
 //! and reports every step over one typed channel.
+//!
+//! A person can also ask for a reconnect ("Reconnect now"): it cuts a backoff wait short, or
+//! closes a live connection and opens a new one at once, without counting as a failure. A task
+//! that stopped for good (credentials rejected, HTTP 204, an unusable CA file) stays parked
+//! until such a request or cancellation, rather than ending: a request made right after seeing
+//! "stopped" then cannot miss it.
 
 use super::backoff::Backoff;
+use super::dispatcher::ToWriter;
 use super::http_verdict::{Verdict, is_event_stream, verdict_for_status};
 use super::idle::IdleTracker;
 use super::report::{ConnectionState, Failure, Report, ReportBody, StopReason};
 use super::suspend::WakeSignal;
-use super::transport::{BaseTransport, ConnectionStats, GuardedTransport};
+use super::transport::{self, BaseTransport, ConnectionStats, GuardedTransport};
 use super::{EngineOptions, RunMode};
 use crate::config::{IdleTimeout, ResumeMode, SubscriptionConfig};
 use crate::event::{ReceivedEvent, SubscriptionId, now_unix_ms};
 use eventsource_client::{Client, ClientBuilder, ReconnectOptions, SSE};
 use futures::{FutureExt, StreamExt};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
@@ -34,13 +42,17 @@ pub struct SubscriptionContext {
     /// Engine-wide tunables.
     pub options: EngineOptions,
     /// Where reports go.
-    pub reports: mpsc::Sender<Report>,
+    pub reports: mpsc::Sender<ToWriter>,
     /// Fires when the task must end.
     pub cancel: CancellationToken,
     /// Pause / resume.
     pub run_mode: watch::Receiver<RunMode>,
     /// Computer resumed from sleep.
     pub wake: WakeSignal,
+    /// A person asked to reconnect now (a counter: each change is one request).
+    pub reconnect: watch::Receiver<u64>,
+    /// Body bytes received by this subscription over all its connections.
+    pub bytes_received: Arc<AtomicU64>,
 }
 
 /// Where a subscription starts from, as recorded on disk.
@@ -56,6 +68,8 @@ pub struct StartPoint {
 enum Outcome {
     Cancelled,
     Paused,
+    /// Asked to reconnect at once: not a failure, no backoff.
+    Reconnect,
     Stop(StopReason),
     Retry {
         failure: Failure,
@@ -64,12 +78,15 @@ enum Outcome {
     },
 }
 
-/// Runs one subscription until it is cancelled or stops for good; returns why it stopped.
+/// Runs one subscription until it is cancelled; returns why it last stopped. After a stop for
+/// good it waits for a reconnect request (then starts over, with a fresh backoff and, if the
+/// spec names a CA file, a transport built from the file as it is now).
 pub async fn run_subscription(
     spec: SubscriptionConfig,
     start: StartPoint,
     mut ctx: SubscriptionContext,
 ) -> StopReason {
+    let shared = ctx.transport.clone();
     let mut task = Supervisor {
         backoff: Backoff::new(ctx.options.backoff),
         idle: IdleTracker::new(ctx.options.idle, fixed_timeout(&spec.idle_timeout)),
@@ -79,18 +96,52 @@ pub async fn run_subscription(
     if let Some(retry) = start.server_retry_ms {
         task.backoff.set_server_retry(retry);
     }
-    let reason = task.run(&mut ctx).await;
-    // The dispatcher may already be gone at shutdown; nothing is left to tell then.
-    let _ = ctx
-        .reports
-        .send(Report {
-            subscription: task.spec.id.clone(),
-            body: ReportBody::State(ConnectionState::Stopped {
+    loop {
+        let reason = match task.transport(&shared, &ctx.options) {
+            Ok(transport) => {
+                ctx.transport = transport;
+                task.run(&mut ctx).await
+            }
+            Err(reason) => reason,
+        };
+        task.state(
+            &ctx,
+            ConnectionState::Stopped {
                 reason: reason.clone(),
-            }),
-        })
+            },
+        )
         .await;
-    reason
+        if reason == StopReason::Shutdown {
+            return reason;
+        }
+        if !wait_for_reconnect(&mut ctx).await {
+            // Removed, disabled or quitting: say so, or the stale reason would stay on show.
+            let reason = StopReason::Shutdown;
+            task.state(
+                &ctx,
+                ConnectionState::Stopped {
+                    reason: reason.clone(),
+                },
+            )
+            .await;
+            return reason;
+        }
+        tracing::info!(subscription = %task.spec.id, "starting again on request after: {reason}");
+        let server_retry = task.backoff.server_retry();
+        task.backoff = Backoff::new(ctx.options.backoff);
+        if let Some(retry) = server_retry {
+            task.backoff
+                .set_server_retry(u64::try_from(retry.as_millis()).unwrap_or(u64::MAX));
+        }
+    }
+}
+
+/// Waits for a reconnect request (one made before the wait counts too); false if cancelled.
+async fn wait_for_reconnect(ctx: &mut SubscriptionContext) -> bool {
+    tokio::select! {
+        () = ctx.cancel.cancelled() => false,
+        changed = ctx.reconnect.changed() => changed.is_ok(),
+    }
 }
 
 struct Supervisor {
@@ -101,6 +152,25 @@ struct Supervisor {
 }
 
 impl Supervisor {
+    /// The shared transport, or one that also trusts the spec's CA file (read now, so a file
+    /// fixed on disk is picked up when the task starts again).
+    fn transport(
+        &self,
+        shared: &BaseTransport,
+        options: &EngineOptions,
+    ) -> Result<BaseTransport, StopReason> {
+        let Some(ca_file) = &self.spec.tls_ca_file else {
+            return Ok(shared.clone());
+        };
+        transport::build_transport_with_ca(options.transport, ca_file).map_err(|error| {
+            let reason = StopReason::InvalidRequest {
+                message: format!("cannot use the CA file {}: {error}", ca_file.display()),
+            };
+            tracing::warn!(subscription = %self.spec.id, "{reason}");
+            reason
+        })
+    }
+
     async fn run(&mut self, ctx: &mut SubscriptionContext) -> StopReason {
         loop {
             if *ctx.run_mode.borrow_and_update() == RunMode::Paused {
@@ -110,6 +180,7 @@ impl Supervisor {
                 }
             }
             ctx.wake.borrow_and_update();
+            ctx.reconnect.borrow_and_update();
             self.state(
                 ctx,
                 ConnectionState::Connecting {
@@ -120,7 +191,7 @@ impl Supervisor {
             let (failure, delay) = match self.connect_once(ctx).await {
                 Outcome::Cancelled => return StopReason::Shutdown,
                 Outcome::Stop(reason) => return reason,
-                Outcome::Paused => continue,
+                Outcome::Paused | Outcome::Reconnect => continue,
                 Outcome::Retry {
                     failure,
                     verdict,
@@ -156,6 +227,7 @@ impl Supervisor {
                 () = tokio::time::sleep(delay) => {}
                 () = next_change(&mut ctx.run_mode) => {}
                 () = next_change(&mut ctx.wake) => {}
+                () = next_change(&mut ctx.reconnect) => {}
             }
         }
     }
@@ -165,12 +237,13 @@ impl Supervisor {
     }
 
     async fn report(&self, ctx: &SubscriptionContext, body: ReportBody) {
+        // The dispatcher may already be gone at shutdown; nothing is left to tell then.
         let _ = ctx
             .reports
-            .send(Report {
+            .send(ToWriter::Report(Report {
                 subscription: self.spec.id.clone(),
                 body,
-            })
+            }))
             .await;
     }
 
@@ -236,6 +309,8 @@ impl Supervisor {
         // register and drop three wakers for every event the stream delivers.
         let control = control_signal(ctx);
         tokio::pin!(control);
+        // Bytes of this connection already added to the subscription's total.
+        let mut counted = 0;
         let outcome = loop {
             // Checked by hand first: under a firehose the stream is always ready, and the
             // `biased` select below would never look at these branches.
@@ -287,10 +362,12 @@ impl Supervisor {
                     }
                 }
             };
+            counted = count_bytes(&stats, counted, ctx);
             if let Some(outcome) = step {
                 break outcome;
             }
         };
+        count_bytes(&stats, counted, ctx);
         self.flush(&mut reader, &stats, ctx).await;
         // The parser carries the last `id:` forward, so the last event's id is the resume point
         // (an explicit empty `id:` resets it, as the spec says).
@@ -300,7 +377,8 @@ impl Supervisor {
         outcome
     }
 
-    /// Cancellation, pause or a wake-up, if one happened (cheap: atomic reads).
+    /// Cancellation, pause, a reconnect request or a wake-up, if one happened (cheap: atomic
+    /// reads).
     fn control_changed(&self, ctx: &mut SubscriptionContext) -> Option<Outcome> {
         if ctx.cancel.is_cancelled() {
             return Some(Outcome::Cancelled);
@@ -309,6 +387,10 @@ impl Supervisor {
             && *ctx.run_mode.borrow_and_update() == RunMode::Paused
         {
             return Some(Outcome::Paused);
+        }
+        if ctx.reconnect.has_changed().unwrap_or(false) {
+            ctx.reconnect.borrow_and_update();
+            return Some(Outcome::Reconnect);
         }
         if ctx.wake.has_changed().unwrap_or(false) {
             let seconds = ctx.wake.borrow_and_update().1;
@@ -500,6 +582,17 @@ impl ConnectionReader {
     }
 }
 
+/// Adds the connection's bytes not yet counted to the subscription's total; returns the new
+/// count.
+fn count_bytes(stats: &ConnectionStats, counted: u64, ctx: &SubscriptionContext) -> u64 {
+    let now = stats.bytes();
+    if now > counted {
+        ctx.bytes_received
+            .fetch_add(now - counted, Ordering::Relaxed);
+    }
+    now
+}
+
 /// The configured timeout, or `None` for automatic.
 fn fixed_timeout(setting: &IdleTimeout) -> Option<Duration> {
     match setting {
@@ -514,11 +607,13 @@ fn control_signal(ctx: &SubscriptionContext) -> impl Future<Output = ()> + use<>
     let cancel = ctx.cancel.clone();
     let mut run_mode = ctx.run_mode.clone();
     let mut wake = ctx.wake.clone();
+    let mut reconnect = ctx.reconnect.clone();
     async move {
         tokio::select! {
             () = cancel.cancelled() => {}
             () = next_change(&mut run_mode) => {}
             () = next_change(&mut wake) => {}
+            () = next_change(&mut reconnect) => {}
         }
     }
 }
