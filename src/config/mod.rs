@@ -77,6 +77,33 @@ impl Config {
     pub fn subscription(&self, id: &SubscriptionId) -> Option<&SubscriptionConfig> {
         self.subscriptions.iter().find(|s| &s.id == id)
     }
+
+    /// An id for a new subscription: the slug of its name (else of the URL's host and path),
+    /// with `-2`, `-3`… appended when taken. Ids key history and resume state, so a new
+    /// subscription must never inherit an old one's.
+    pub fn new_subscription_id(&self, name: &str, url: &str) -> SubscriptionId {
+        let from_url = || {
+            url.parse::<http::Uri>()
+                .map(|uri| {
+                    validate::slugify(&format!("{}{}", uri.host().unwrap_or_default(), uri.path()))
+                })
+                .unwrap_or_default()
+        };
+        let mut base = Some(validate::slugify(name))
+            .filter(|s| !s.is_empty())
+            .or_else(|| Some(from_url()).filter(|s| !s.is_empty()))
+            .unwrap_or_else(|| "subscription".to_owned());
+        base.truncate(validate::MAX_ID_LEN - 4);
+        let base = base.trim_end_matches('-').to_owned();
+        let taken = |id: &str| self.subscriptions.iter().any(|s| s.id.as_str() == id);
+        let mut candidate = base.clone();
+        let mut n = 2;
+        while taken(&candidate) {
+            candidate = format!("{base}-{n}");
+            n += 1;
+        }
+        SubscriptionId::new(candidate)
+    }
 }
 
 /// One validated `[[subscription]]`. Its `Debug` output leaves header values out: they may be
@@ -270,6 +297,13 @@ fn parse_document(text: &str) -> std::result::Result<Config, RawError> {
         subscriptions,
         notifications: raw.notifications,
     })
+}
+
+/// Validates one subscription given as a TOML table (what the settings window's form becomes);
+/// errors name keys relative to the table (`url`, `auth.username`, `notify.title_template`).
+pub fn parse_subscription(table: toml::Table) -> Result<SubscriptionConfig> {
+    let raw = raw::subscription_from_value(toml::Value::Table(table))?;
+    validate::subscription(raw, "")
 }
 
 /// The TOML [`save`] would write. Fails with [`Error::ConfigInvalid`] (naming the key) if the

@@ -98,6 +98,14 @@ pub(super) fn from_str(text: &str) -> Result<RawConfig, RawError> {
     })
 }
 
+/// One subscription table on its own (the settings window's form), with keys relative to it.
+pub(super) fn subscription_from_value(value: toml::Value) -> Result<RawSubscription, Error> {
+    serde_path_to_error::deserialize(value).map_err(|e| Error::ConfigInvalid {
+        key: key_of(e.path(), e.inner().message()),
+        reason: e.inner().message().to_owned(),
+    })
+}
+
 /// Writes the document; should the TOML writer refuse a value, the error names its key
 /// ([`Error::ConfigInvalid`]) like a loading error does.
 pub(super) fn to_string(out: &OutConfig<'_>) -> Result<String, Error> {

@@ -103,6 +103,45 @@ impl NotificationPipeline {
         self.shared.deadline_moved.notify_one();
     }
 
+    /// Takes new preferences and subscriptions (a settings change) without losing the throttle
+    /// and summary state of subscriptions that stay: a flood does not get a fresh burst
+    /// allowance just because someone saved the settings.
+    pub fn reconfigure(
+        &self,
+        prefs: NotificationPrefs,
+        subscriptions: impl IntoIterator<Item = NotifySubscription>,
+    ) {
+        let subscriptions: Vec<NotifySubscription> = subscriptions.into_iter().collect();
+        {
+            let mut policy = self.policy();
+            policy.set_prefs(prefs);
+            let mut names = self
+                .shared
+                .names
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let gone: Vec<SubscriptionId> = names
+                .keys()
+                .filter(|id| !subscriptions.iter().any(|s| &s.id == *id))
+                .cloned()
+                .collect();
+            for id in gone {
+                policy.remove_subscription(&id);
+                names.remove(&id);
+            }
+            for subscription in subscriptions {
+                policy.set_subscription(subscription.id.clone(), subscription.prefs);
+                names.insert(subscription.id, subscription.name);
+            }
+        }
+        self.shared.deadline_moved.notify_one();
+    }
+
+    /// Whether do-not-disturb is on right now, and until when (`None`: until turned off).
+    pub fn do_not_disturb(&self) -> DoNotDisturb {
+        self.policy().do_not_disturb(Now::system())
+    }
+
     /// Turns do-not-disturb on, off, or on until a time.
     pub fn set_do_not_disturb(&self, dnd: DoNotDisturb) {
         self.policy().set_do_not_disturb(dnd);

@@ -1,0 +1,365 @@
+//! The settings window's forms as plain data, and their two mappings: a saved subscription
+//! becomes a form (the secret reduced to "saved: yes/no"), and a submitted form becomes a TOML
+//! table that goes through the very validation `config.toml` goes through — so the window and a
+//! hand edit can never disagree about what is valid, and every error names a key that
+//! [`field_of_key`] turns into the form field to show it next to.
+
+use crate::config::{Auth, IdleTimeout, ResumeMode, SecretLocation, SubscriptionConfig};
+use crate::notify::{NotificationPrefs, Priority};
+use serde::{Deserialize, Serialize};
+
+/// One subscription as the form shows and submits it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SubscriptionForm {
+    /// `None` for a new subscription; fixed once saved (it keys history and resume state).
+    pub id: Option<String>,
+    /// Display name.
+    pub name: String,
+    /// Stream URL.
+    pub url: String,
+    /// Whether it connects.
+    pub enabled: bool,
+    /// The credential.
+    pub auth: AuthForm,
+    /// How reconnects resume.
+    pub resume: ResumeForm,
+    /// Dead-link detection.
+    pub idle_timeout: IdleTimeoutForm,
+    /// Extra request headers (not secrets: those belong in `auth`).
+    pub headers: Vec<HeaderForm>,
+    /// Only these event types notify (empty: all).
+    pub include_types: Vec<String>,
+    /// These event types never notify.
+    pub exclude_types: Vec<String>,
+    /// `None` uses the global minimum.
+    pub min_priority: Option<Priority>,
+    /// Store events without notifying.
+    pub mute: bool,
+    /// Notification title template; empty for the default.
+    pub title_template: String,
+    /// Notification body template; empty for the default.
+    pub body_template: String,
+    /// Extra CA file; empty for none.
+    pub tls_ca_file: String,
+}
+
+/// The credential part of [`SubscriptionForm`].
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AuthForm {
+    /// `"none"`, `"bearer"`, `"basic"` or `"header"`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Basic only.
+    pub username: String,
+    /// Header only: the header's name.
+    pub header: String,
+    /// Out only: a secret is stored for this subscription.
+    pub secret_saved: bool,
+    /// In only: a new secret; `None` keeps the saved one. Never sent back out.
+    pub secret: Option<String>,
+    /// The person opted in to keeping the secret in `config.toml`.
+    pub plaintext: bool,
+}
+
+impl std::fmt::Debug for AuthForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthForm")
+            .field("kind", &self.kind)
+            .field("username", &self.username)
+            .field("header", &self.header)
+            .field("secret_saved", &self.secret_saved)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("plaintext", &self.plaintext)
+            .finish()
+    }
+}
+
+/// The resume part of [`SubscriptionForm`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ResumeForm {
+    /// `"header"`, `"query"` or `"none"`.
+    pub mode: String,
+    /// The query parameter, for `"query"`.
+    pub param: String,
+}
+
+/// The idle-timeout part of [`SubscriptionForm`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct IdleTimeoutForm {
+    /// Let the engine decide.
+    pub auto: bool,
+    /// Fixed seconds when not automatic.
+    pub seconds: Option<i64>,
+}
+
+/// One extra header row.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HeaderForm {
+    /// Header name.
+    pub name: String,
+    /// Header value.
+    pub value: String,
+}
+
+/// The global notification settings as the form shows them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct NotificationsForm {
+    /// Master switch.
+    pub enabled: bool,
+    /// Events below it are stored silently.
+    pub min_priority: Priority,
+    /// Notifications allowed per interval before a summary.
+    pub burst: u32,
+    /// The throttle's interval in seconds.
+    pub interval_secs: u64,
+    /// Quiet hours, if any.
+    pub quiet_hours: Option<QuietHoursForm>,
+}
+
+/// Quiet hours as two `HH:MM` times.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct QuietHoursForm {
+    /// When they start.
+    pub start: String,
+    /// When they end.
+    pub end: String,
+}
+
+impl SubscriptionForm {
+    /// The form for a saved subscription; `secret_saved` says whether its secret exists.
+    pub fn from_config(spec: &SubscriptionConfig, secret_saved: bool) -> Self {
+        let (username, header) = match &spec.auth {
+            Auth::Basic { username, .. } => (username.clone(), String::new()),
+            Auth::Header { name, .. } => (String::new(), name.clone()),
+            _ => (String::new(), String::new()),
+        };
+        let (mode, param) = match &spec.resume {
+            ResumeMode::Header => ("header", String::new()),
+            ResumeMode::QueryParam(p) => ("query", p.clone()),
+            ResumeMode::None => ("none", String::new()),
+        };
+        SubscriptionForm {
+            id: Some(spec.id.as_str().to_owned()),
+            name: spec.name.clone(),
+            url: spec.url.clone(),
+            enabled: spec.enabled,
+            auth: AuthForm {
+                kind: spec.auth.kind().to_owned(),
+                username,
+                header,
+                secret_saved,
+                secret: None,
+                plaintext: matches!(spec.auth.secret(), Some(SecretLocation::Plaintext(_))),
+            },
+            resume: ResumeForm {
+                mode: mode.to_owned(),
+                param,
+            },
+            idle_timeout: match spec.idle_timeout {
+                IdleTimeout::Auto => IdleTimeoutForm {
+                    auto: true,
+                    seconds: None,
+                },
+                IdleTimeout::Fixed(d) => IdleTimeoutForm {
+                    auto: false,
+                    seconds: i64::try_from(d.as_secs()).ok(),
+                },
+            },
+            headers: spec
+                .headers
+                .iter()
+                .map(|(name, value)| HeaderForm {
+                    name: name.clone(),
+                    value: value.clone(),
+                })
+                .collect(),
+            include_types: spec.notify.include_types.clone(),
+            exclude_types: spec.notify.exclude_types.clone(),
+            min_priority: spec.notify.min_priority,
+            mute: spec.notify.mute,
+            title_template: spec
+                .notify
+                .title_template
+                .as_ref()
+                .map(|t| t.as_str().to_owned())
+                .unwrap_or_default(),
+            body_template: spec
+                .notify
+                .body_template
+                .as_ref()
+                .map(|t| t.as_str().to_owned())
+                .unwrap_or_default(),
+            tls_ca_file: spec
+                .tls_ca_file
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The `[[subscription]]` table this form stands for, under `id`, with the secret stored
+    /// as `store`/`secret` say (`secret` only for plain text). Fields the form does not show
+    /// (`notify.burst`, `notify.interval_secs`) are carried over from `previous`.
+    pub(super) fn to_table(
+        &self,
+        id: &str,
+        plaintext_secret: Option<&str>,
+        previous: Option<&SubscriptionConfig>,
+    ) -> toml::Table {
+        use toml::Value;
+        let strings = |list: &[String]| {
+            Value::Array(
+                list.iter()
+                    .map(|s| s.trim())
+                    .filter(|s| !s.is_empty())
+                    .map(|s| Value::String(s.to_owned()))
+                    .collect(),
+            )
+        };
+        let mut table = toml::Table::new();
+        table.insert("id".into(), Value::String(id.to_owned()));
+        table.insert("name".into(), Value::String(self.name.trim().to_owned()));
+        table.insert("url".into(), Value::String(self.url.trim().to_owned()));
+        table.insert("enabled".into(), Value::Boolean(self.enabled));
+        let resume = match self.resume.mode.as_str() {
+            "query" => format!("query:{}", self.resume.param.trim()),
+            "none" => "none".to_owned(),
+            _ => "header".to_owned(),
+        };
+        table.insert("resume".into(), Value::String(resume));
+        let idle = match (self.idle_timeout.auto, self.idle_timeout.seconds) {
+            (false, Some(secs)) => Value::Integer(secs),
+            (false, None) => Value::String(String::new()),
+            (true, _) => Value::String("auto".into()),
+        };
+        table.insert("idle_timeout".into(), idle);
+        let mut headers = toml::Table::new();
+        for row in &self.headers {
+            if row.name.trim().is_empty() && row.value.trim().is_empty() {
+                continue;
+            }
+            headers.insert(row.name.trim().to_owned(), Value::String(row.value.clone()));
+        }
+        if !headers.is_empty() {
+            table.insert("headers".into(), Value::Table(headers));
+        }
+        let mut notify = toml::Table::new();
+        notify.insert("mute".into(), Value::Boolean(self.mute));
+        if let Some(priority) = self.min_priority
+            && let Ok(value) = Value::try_from(priority)
+        {
+            notify.insert("min_priority".into(), value);
+        }
+        notify.insert("include_types".into(), strings(&self.include_types));
+        notify.insert("exclude_types".into(), strings(&self.exclude_types));
+        for (key, text) in [
+            ("title_template", &self.title_template),
+            ("body_template", &self.body_template),
+        ] {
+            if !text.trim().is_empty() {
+                notify.insert(key.into(), Value::String(text.clone()));
+            }
+        }
+        if let Some(previous) = previous {
+            if let Some(burst) = previous.notify.burst {
+                notify.insert("burst".into(), Value::Integer(burst.into()));
+            }
+            if let Some(secs) = previous
+                .notify
+                .interval_secs
+                .and_then(|s| i64::try_from(s).ok())
+            {
+                notify.insert("interval_secs".into(), Value::Integer(secs));
+            }
+        }
+        table.insert("notify".into(), Value::Table(notify));
+        let kind = match self.auth.kind.as_str() {
+            "" => "none",
+            other => other,
+        };
+        if kind != "none" {
+            let mut auth = toml::Table::new();
+            auth.insert("type".into(), Value::String(kind.to_owned()));
+            if kind == "basic" {
+                auth.insert(
+                    "username".into(),
+                    Value::String(self.auth.username.trim().to_owned()),
+                );
+            }
+            if kind == "header" {
+                auth.insert(
+                    "header".into(),
+                    Value::String(self.auth.header.trim().to_owned()),
+                );
+            }
+            match plaintext_secret {
+                Some(secret) => {
+                    auth.insert("store".into(), Value::String("plaintext".into()));
+                    auth.insert("secret".into(), Value::String(secret.to_owned()));
+                }
+                None => {
+                    auth.insert("store".into(), Value::String("keyring".into()));
+                }
+            }
+            table.insert("auth".into(), Value::Table(auth));
+        }
+        if !self.tls_ca_file.trim().is_empty() {
+            table.insert(
+                "tls_ca_file".into(),
+                Value::String(self.tls_ca_file.trim().to_owned()),
+            );
+        }
+        table
+    }
+}
+
+impl NotificationsForm {
+    /// The form for the current preferences.
+    pub fn from_prefs(prefs: &NotificationPrefs) -> Self {
+        NotificationsForm {
+            enabled: prefs.enabled,
+            min_priority: prefs.min_priority,
+            burst: prefs.burst,
+            interval_secs: prefs.interval_secs,
+            quiet_hours: prefs.quiet_hours.as_ref().map(|q| QuietHoursForm {
+                start: q.start.to_string(),
+                end: q.end.to_string(),
+            }),
+        }
+    }
+}
+
+/// The form field a config key belongs to (`notify.title_template` → `titleTemplate`).
+pub fn field_of_key(key: &str) -> &'static str {
+    let head = key.split(['.', '[']).next().unwrap_or_default();
+    match head {
+        "id" | "name" => "name",
+        "url" => "url",
+        "resume" => "resume.param",
+        "idle_timeout" => "idleTimeout",
+        "headers" => "headers",
+        "tls_ca_file" => "tlsCaFile",
+        "auth" => match key.split('.').nth(1).unwrap_or_default() {
+            "username" => "auth.username",
+            "header" => "auth.header",
+            "secret" | "store" => "auth.secret",
+            _ => "auth.type",
+        },
+        "notify" => match key.split('.').nth(1).unwrap_or_default() {
+            "title_template" => "titleTemplate",
+            "body_template" => "bodyTemplate",
+            "include_types" => "includeTypes",
+            "exclude_types" => "excludeTypes",
+            "min_priority" => "minPriority",
+            _ => "mute",
+        },
+        _ => "",
+    }
+}
