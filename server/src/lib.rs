@@ -55,6 +55,7 @@ mod hub;
 mod id;
 mod ratelimit;
 mod redis_store;
+mod serve;
 mod sqlite_store;
 mod store;
 
@@ -156,14 +157,12 @@ impl Server {
         let app = http::router(Arc::clone(&state));
         let shutdown = cancel.clone();
         let heartbeat = state.config.heartbeat;
-        let listener = axum::serve::ListenerExt::tap_io(listener, move |tcp| {
-            configure_socket(tcp, heartbeat);
-        });
-        let serve = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move { shutdown.cancelled().await })
-                .await
-        });
+        let serve = tokio::spawn(serve::serve(
+            listener,
+            app,
+            move |tcp| configure_socket(tcp, heartbeat),
+            shutdown,
+        ));
         tracing::info!(%local_addr, store = state.store.kind(), "sse-tray-server listening");
         Ok(RunningServer {
             local_addr,
@@ -214,7 +213,7 @@ pub struct RunningServer {
     local_addr: SocketAddr,
     state: Arc<http::AppState>,
     cancel: CancellationToken,
-    serve: Option<JoinHandle<std::io::Result<()>>>,
+    serve: Option<JoinHandle<()>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -263,7 +262,7 @@ impl RunningServer {
     pub async fn shutdown(mut self) -> Result<()> {
         self.cancel.cancel();
         if let Some(serve) = self.serve.take() {
-            serve.await.map_err(|e| Error::Task(e.to_string()))??;
+            serve.await.map_err(|e| Error::Task(e.to_string()))?;
         }
         for task in std::mem::take(&mut self.tasks) {
             task.await.map_err(|e| Error::Task(e.to_string()))?;

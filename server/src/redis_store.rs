@@ -5,7 +5,8 @@
 //!   assigned by Redis is the event id;
 //! - after `XADD`, the publisher runs `PUBLISH events:U <entry id>`;
 //! - the newest id removed by retention: String `sse-tray:trimmed:U`;
-//! - token hashes: Hash `sse-tray:tokens`, field = hex SHA-256, value = `<kind>:<name>`.
+//! - token hashes: Hash `sse-tray:tokens`, field = hex SHA-256, value = `<kind>:<name>`;
+//! - this server's publish receipts: String `sse-tray:receipt:<random>` = the id, for a minute.
 //!
 //! Retention (a cap per user, like `XADD MAXLEN`, and a periodic age trim like `XTRIM MINID`) runs
 //! inside Lua scripts that also record the newest removed id: Redis 7.0 does not update
@@ -13,14 +14,20 @@
 //! The publish script stores, trims, records and `PUBLISH`es atomically. A foreign publisher that
 //! trims on its own should `XDEL` (or update `sse-tray:trimmed:U`), or resuming clients are not
 //! told what they missed.
+//!
+//! Commands go over one [`ConnectionManager`], which replaces its connection when Redis drops it
+//! (a restart, a failover, an idle `timeout`, `CLIENT KILL`). The command that ran into the dead
+//! connection is tried once more on the new one; that is safe for a publish too because each
+//! publish carries a receipt key: a retry of a publish that did run (only its reply was lost)
+//! finds the receipt and returns the stored id instead of storing the event twice.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use redis::aio::MultiplexedConnection;
-use redis::{AsyncCommands, Value};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Cmd, FromRedisValue, RedisResult, ScriptInvocation, Value};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -42,8 +49,14 @@ fn trimmed_key(user: &str) -> String {
     format!("sse-tray:trimmed:{user}")
 }
 
-/// KEYS: stream, trimmed; ARGV: event, data, max entries, channel. Returns the new id.
+/// How long a publish receipt is kept: far longer than a reconnect takes.
+const RECEIPT_TTL_SECS: u64 = 60;
+
+/// KEYS: stream, trimmed, receipt; ARGV: event, data, max entries, channel, receipt TTL (s).
+/// Returns the new id, or the id stored by an earlier run with the same receipt.
 const PUBLISH_SCRIPT: &str = r"
+local done = redis.call('GET', KEYS[3])
+if done then return done end
 local id = redis.call('XADD', KEYS[1], '*', 'event', ARGV[1], 'data', ARGV[2])
 local excess = redis.call('XLEN', KEYS[1]) - tonumber(ARGV[3])
 if excess > 0 then
@@ -51,6 +64,7 @@ if excess > 0 then
   for _, entry in ipairs(doomed) do redis.call('XDEL', KEYS[1], entry[1]) end
   redis.call('SET', KEYS[2], doomed[#doomed][1])
 end
+redis.call('SET', KEYS[3], id, 'EX', ARGV[5])
 redis.call('PUBLISH', ARGV[4], id)
 return id
 ";
@@ -68,12 +82,29 @@ pub fn channel(user: &str) -> String {
     format!("events:{user}")
 }
 
-/// Redis-backed store; cheap to clone (one multiplexed connection).
+/// Redis-backed store; cheap to clone (one multiplexed, self-replacing connection).
 #[derive(Clone)]
 pub struct RedisStore {
     client: redis::Client,
-    conn: MultiplexedConnection,
+    conn: ConnectionManager,
     retention: Retention,
+}
+
+/// Reconnect policy of the command connection: three attempts, 1-2 s apart (the manager's
+/// backoff starts at 1 s plus jitter and would grow to a minute). Commands wait for a reconnect in
+/// progress, so capping it keeps requests from hanging behind a Redis that stays down: they fail
+/// (503) after ~3.5 s and the next one starts a new reconnect. Startup fails as late.
+fn manager_config() -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_number_of_retries(2)
+        .set_max_delay(1_000)
+        .set_connection_timeout(Duration::from_secs(2))
+}
+
+/// Whether `e` means the connection is gone (the manager is then already reconnecting), so the
+/// command should be tried once more.
+fn connection_lost(e: &redis::RedisError) -> bool {
+    e.is_unrecoverable_error()
 }
 
 fn parse_id(v: &Value) -> Option<EventId> {
@@ -84,7 +115,7 @@ impl RedisStore {
     /// Connects to `url`.
     pub async fn connect(url: &str, retention: Retention) -> Result<Self> {
         let client = redis::Client::open(url)?;
-        let conn = client.get_multiplexed_async_connection().await?;
+        let conn = ConnectionManager::new_with_config(client.clone(), manager_config()).await?;
         Ok(Self {
             client,
             conn,
@@ -92,18 +123,56 @@ impl RedisStore {
         })
     }
 
+    /// Runs `cmd`; once more if the connection turned out to be gone.
+    async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> RedisResult<T> {
+        let mut conn = self.conn.clone();
+        match cmd.query_async(&mut conn).await {
+            Err(e) if connection_lost(&e) => {
+                tracing::info!(error = %e, "redis connection lost; retrying on a new one");
+                cmd.query_async(&mut conn).await
+            }
+            result => result,
+        }
+    }
+
+    /// Runs a script; once more if the connection turned out to be gone.
+    async fn invoke<T: FromRedisValue>(&self, script: &ScriptInvocation<'_>) -> RedisResult<T> {
+        let mut conn = self.conn.clone();
+        match script.invoke_async(&mut conn).await {
+            Err(e) if connection_lost(&e) => {
+                tracing::info!(error = %e, "redis connection lost; retrying on a new one");
+                script.invoke_async(&mut conn).await
+            }
+            result => result,
+        }
+    }
+
     /// Stores (capped), records the trim watermark and `PUBLISH`es the id, in one script.
     pub async fn publish(&self, user: &str, event: &str, data: &str) -> Result<EventId> {
-        let mut conn = self.conn.clone();
-        let id: String = redis::Script::new(PUBLISH_SCRIPT)
+        let receipt = format!("sse-tray:receipt:{:032x}", rand::random::<u128>());
+        self.publish_with_receipt(&receipt, user, event, data).await
+    }
+
+    /// [`RedisStore::publish`] under a given receipt key: runs at most once per receipt.
+    async fn publish_with_receipt(
+        &self,
+        receipt: &str,
+        user: &str,
+        event: &str,
+        data: &str,
+    ) -> Result<EventId> {
+        let script = redis::Script::new(PUBLISH_SCRIPT);
+        let mut invocation = script.prepare_invoke();
+        invocation
             .key(stream_key(user))
             .key(trimmed_key(user))
+            .key(receipt)
             .arg(event)
             .arg(data)
             .arg(self.retention.max_events_per_user.max(1))
             .arg(channel(user))
-            .invoke_async(&mut conn)
-            .await?;
+            .arg(RECEIPT_TTL_SECS);
+        let id: String = self.invoke(&invocation).await?;
         id.parse()
     }
 
@@ -114,15 +183,16 @@ impl RedisStore {
         after: Option<EventId>,
         limit: usize,
     ) -> Result<Vec<StoredEvent>> {
-        let mut conn = self.conn.clone();
         let start = after.map_or_else(|| "-".to_owned(), |a| format!("({a}"));
-        let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
-            .arg(stream_key(user))
-            .arg(start)
-            .arg("+")
-            .arg("COUNT")
-            .arg(limit)
-            .query_async(&mut conn)
+        let reply: redis::streams::StreamRangeReply = self
+            .query(
+                redis::cmd("XRANGE")
+                    .arg(stream_key(user))
+                    .arg(start)
+                    .arg("+")
+                    .arg("COUNT")
+                    .arg(limit),
+            )
             .await?;
         let mut out = Vec::with_capacity(reply.ids.len());
         for entry in reply.ids {
@@ -138,11 +208,8 @@ impl RedisStore {
 
     /// From `XINFO STREAM`: first entry, last generated id, max deleted id.
     pub async fn bounds(&self, user: &str) -> Result<HistoryBounds> {
-        let mut conn = self.conn.clone();
-        let info: redis::RedisResult<HashMap<String, Value>> = redis::cmd("XINFO")
-            .arg("STREAM")
-            .arg(stream_key(user))
-            .query_async(&mut conn)
+        let info: RedisResult<HashMap<String, Value>> = self
+            .query(redis::cmd("XINFO").arg("STREAM").arg(stream_key(user)))
             .await;
         let info = match info {
             Ok(info) => info,
@@ -156,7 +223,7 @@ impl RedisStore {
             _ => None,
         };
         let newest = info.get("last-generated-id").and_then(parse_id);
-        let recorded: Option<String> = conn.get(trimmed_key(user)).await?;
+        let recorded: Option<String> = self.query(&Cmd::get(trimmed_key(user))).await?;
         let trimmed = info
             .get("max-deleted-entry-id")
             .and_then(parse_id)
@@ -175,17 +242,18 @@ impl RedisStore {
         let Some(cutoff) = now_ms.checked_sub(age) else {
             return Ok(());
         };
-        let mut conn = self.conn.clone();
         let mut keys = Vec::new();
         let mut cursor: u64 = 0;
         loop {
-            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg("sse-tray:stream:*")
-                .arg("COUNT")
-                .arg(500)
-                .query_async(&mut conn)
+            let (next, batch): (u64, Vec<String>) = self
+                .query(
+                    redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg("sse-tray:stream:*")
+                        .arg("COUNT")
+                        .arg(500),
+                )
                 .await?;
             keys.extend(batch);
             if next == 0 {
@@ -198,40 +266,34 @@ impl RedisStore {
             let Some(user) = key.strip_prefix("sse-tray:stream:") else {
                 continue;
             };
-            let _: i64 = script
+            let mut invocation = script.prepare_invoke();
+            invocation
                 .key(&key)
                 .key(trimmed_key(user))
-                .arg(format!("{cutoff}-0"))
-                .invoke_async(&mut conn)
-                .await?;
+                .arg(format!("{cutoff}-0"));
+            let _: i64 = self.invoke(&invocation).await?;
         }
         Ok(())
     }
 
     /// `HSET sse-tray:tokens <hash> <kind>:<name>`.
     pub async fn put_token(&self, info: &TokenInfo) -> Result<()> {
-        let mut conn = self.conn.clone();
-        let _: i64 = conn
-            .hset(
-                TOKENS_KEY,
-                &info.hash,
-                format!("{}:{}", info.kind.as_str(), info.name),
-            )
+        let value = format!("{}:{}", info.kind.as_str(), info.name);
+        let _: i64 = self
+            .query(&Cmd::hset(TOKENS_KEY, &info.hash, value))
             .await?;
         Ok(())
     }
 
     /// `HGET sse-tray:tokens <hash>`.
     pub async fn get_token(&self, hash: &str) -> Result<Option<TokenInfo>> {
-        let mut conn = self.conn.clone();
-        let v: Option<String> = conn.hget(TOKENS_KEY, hash).await?;
+        let v: Option<String> = self.query(&Cmd::hget(TOKENS_KEY, hash)).await?;
         Ok(v.and_then(|v| parse_token(hash, &v)))
     }
 
     /// `HGETALL sse-tray:tokens`.
     pub async fn list_tokens(&self) -> Result<Vec<TokenInfo>> {
-        let mut conn = self.conn.clone();
-        let all: HashMap<String, String> = conn.hgetall(TOKENS_KEY).await?;
+        let all: HashMap<String, String> = self.query(&Cmd::hgetall(TOKENS_KEY)).await?;
         Ok(all.iter().filter_map(|(h, v)| parse_token(h, v)).collect())
     }
 
@@ -240,8 +302,7 @@ impl RedisStore {
         if hashes.is_empty() {
             return Ok(());
         }
-        let mut conn = self.conn.clone();
-        let _: i64 = conn.hdel(TOKENS_KEY, hashes).await?;
+        let _: i64 = self.query(&Cmd::hdel(TOKENS_KEY, hashes)).await?;
         Ok(())
     }
 }
@@ -381,5 +442,88 @@ async fn fetch_and_broadcast(
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `redis-server` on a free port, killed on drop.
+    struct RedisChild {
+        child: std::process::Child,
+        url: String,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Drop for RedisChild {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    async fn redis_server() -> RedisChild {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = tempfile::tempdir().unwrap();
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed");
+        // Owned before the wait, so that a failed start still kills the child.
+        let server = RedisChild {
+            child,
+            url: format!("redis://127.0.0.1:{port}/"),
+            _dir: dir,
+        };
+        let client = redis::Client::open(server.url.as_str()).unwrap();
+        for _ in 0..500 {
+            if client.get_multiplexed_async_connection().await.is_ok() {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("redis-server did not start");
+    }
+
+    /// A publish retried after its reply was lost must not store the event twice.
+    #[tokio::test]
+    async fn a_publish_runs_once_per_receipt() {
+        let redis = redis_server().await;
+        let store = RedisStore::connect(&redis.url, Retention::default())
+            .await
+            .unwrap();
+        let first = store
+            .publish_with_receipt("sse-tray:receipt:r1", "u", "t", "1")
+            .await
+            .unwrap();
+        let again = store
+            .publish_with_receipt("sse-tray:receipt:r1", "u", "t", "1")
+            .await
+            .unwrap();
+        assert_eq!(again, first);
+        let other = store.publish("u", "t", "2").await.unwrap();
+        assert!(other > first);
+        let stored = store.read_after("u", None, 10).await.unwrap();
+        assert_eq!(
+            stored.iter().map(|e| e.id).collect::<Vec<_>>(),
+            vec![first, other]
+        );
+        let ttl: i64 = store.query(&Cmd::ttl("sse-tray:receipt:r1")).await.unwrap();
+        assert!((1..=60).contains(&ttl), "receipt TTL {ttl}");
     }
 }

@@ -203,7 +203,8 @@ pub async fn eventually<F: AsyncFnMut() -> bool>(within: Duration, mut f: F) -> 
 pub struct RedisProcess {
     child: Child,
     pub url: String,
-    _dir: tempfile::TempDir,
+    port: u16,
+    dir: tempfile::TempDir,
 }
 
 impl RedisProcess {
@@ -214,6 +215,24 @@ impl RedisProcess {
             .unwrap()
             .port();
         let dir = tempfile::tempdir().unwrap();
+        let child = Self::spawn(port, dir.path());
+        Self {
+            child,
+            url: format!("redis://127.0.0.1:{port}/"),
+            port,
+            dir,
+        }
+    }
+
+    /// Kills the server and starts a new, empty one on the same port.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = Self::spawn(self.port, self.dir.path());
+    }
+
+    /// Starts `redis-server` on `port` and waits until it answers `PING`.
+    fn spawn(port: u16, dir: &Path) -> Child {
         let child = Command::new("redis-server")
             .args([
                 "--port",
@@ -226,7 +245,7 @@ impl RedisProcess {
                 "no",
             ])
             .arg("--dir")
-            .arg(dir.path())
+            .arg(dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -243,11 +262,7 @@ impl RedisProcess {
             assert!(Instant::now() < deadline, "redis-server did not start");
             std::thread::sleep(Duration::from_millis(20));
         }
-        Self {
-            child,
-            url,
-            _dir: dir,
-        }
+        child
     }
 
     pub async fn conn(&self) -> redis::aio::MultiplexedConnection {
