@@ -12,7 +12,7 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 # Build tools, the bus, Redis for the server's tests, and WebKitGTK to compile the tray app.
 scripts/install-deps.sh build-essential pkg-config dbus redis-server libwebkit2gtk-4.1-dev \
-  libayatana-appindicator3-1
+  libayatana-appindicator3-1 gnome-keyring
 
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 cargo fmt --all --check

@@ -11,6 +11,19 @@ fn main() {
         "clear_history",
         "open_link",
         "subscribe_updates",
+        "open_settings",
+        "settings_get",
+        "settings_save_subscription",
+        "settings_delete_subscription",
+        "settings_set_enabled",
+        "settings_test_connection",
+        "settings_save_notifications",
+        "settings_set_dnd",
+        "settings_set_autostart",
+        "diagnostics",
+        "reconnect_now",
+        "settings_export",
+        "settings_import",
     ]);
     if let Err(error) =
         tauri_build::try_build(tauri_build::Attributes::new().app_manifest(commands))

@@ -101,7 +101,7 @@ pub async fn history_event(state: AppStateRef<'_>, key: i64) -> Result<Option<St
 pub async fn history_filters(state: AppStateRef<'_>) -> Result<Filters> {
     let event_types = lock(&state.history).event_types(None)?;
     Ok(Filters {
-        subscriptions: state.subscriptions.clone(),
+        subscriptions: lock(&state.subscriptions).clone(),
         event_types,
     })
 }
@@ -139,6 +139,13 @@ pub async fn open_link(app: AppHandle, url: String) -> Result<()> {
     app.opener()
         .open_url(url, None::<&str>)
         .map_err(|e| CommandError::Refused(e.to_string()))
+}
+
+/// Opens the settings window (the history window's "Settings" button).
+#[tauri::command]
+pub async fn open_settings(app: AppHandle) -> Result<()> {
+    crate::window::show_kind(&app, crate::window::Kind::Settings);
+    Ok(())
 }
 
 /// Starts live updates to this page and returns the current status and any pending focus.

@@ -1,5 +1,5 @@
-//! The command line of `sse-tray`: `--hidden` (start in the tray, for autostart) and `--demo`
-//! (run the built-in demo stream). Parsed by hand because a second instance's arguments arrive as
+//! The command line of `sse-tray`: `--hidden` (start in the tray, for autostart), `--settings`
+//! (open the settings window instead of the history) and `--demo` (run the built-in demo stream). Parsed by hand because a second instance's arguments arrive as
 //! a plain `Vec<String>` through the single-instance plugin and go through the same function.
 
 /// What the command line asks for.
@@ -7,6 +7,8 @@
 pub struct LaunchOptions {
     /// Start with no window.
     pub hidden: bool,
+    /// Open the settings window at start instead of the history window.
+    pub settings: bool,
     /// Subscribe to the built-in demo stream instead of (in addition to nothing in) config.toml.
     pub demo: bool,
 }
@@ -19,9 +21,10 @@ pub fn parse<I: IntoIterator<Item = S>, S: AsRef<str>>(args: I) -> Result<Launch
         match arg.as_ref() {
             "--hidden" => options.hidden = true,
             "--demo" => options.demo = true,
+            "--settings" => options.settings = true,
             other => {
                 return Err(format!(
-                    "unknown argument `{other}` (expected --hidden or --demo)"
+                    "unknown argument `{other}` (expected --hidden, --settings or --demo)"
                 ));
             }
         }
@@ -40,7 +43,8 @@ mod tests {
             parse(["--demo", "--hidden"]),
             Ok(LaunchOptions {
                 hidden: true,
-                demo: true
+                demo: true,
+                settings: false,
             })
         );
         assert!(parse(["--hiden"]).is_err());

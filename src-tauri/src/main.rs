@@ -7,6 +7,8 @@ mod dnd;
 mod icon_art;
 mod launch;
 mod links;
+mod live;
+mod settings_commands;
 mod sink;
 mod startup;
 mod state;
@@ -50,11 +52,21 @@ fn main() -> ExitCode {
     };
     let app = tauri::Builder::default()
         // First, so a second launch hands over before anything else starts.
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            tracing::info!("second launch: showing the history window");
-            window::show(app);
+        .plugin(tauri_plugin_single_instance::init(|app, args, _cwd| {
+            let settings = launch::parse(args.iter().skip(1)).is_ok_and(|o| o.settings);
+            tracing::info!(settings, "second launch: showing a window");
+            if settings {
+                window::show_kind(app, window::Kind::Settings);
+            } else {
+                window::show(app);
+            }
         }))
         .plugin(tauri_plugin_opener::init())
+        // The login item starts the app hidden, in the tray.
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            Some(vec!["--hidden"]),
+        ))
         .manage(window::Visibility::default())
         .invoke_handler(tauri::generate_handler![
             commands::history_page,
@@ -65,6 +77,19 @@ fn main() -> ExitCode {
             commands::clear_history,
             commands::open_link,
             commands::subscribe_updates,
+            commands::open_settings,
+            settings_commands::settings_get,
+            settings_commands::settings_save_subscription,
+            settings_commands::settings_delete_subscription,
+            settings_commands::settings_set_enabled,
+            settings_commands::settings_test_connection,
+            settings_commands::settings_save_notifications,
+            settings_commands::settings_set_dnd,
+            settings_commands::settings_set_autostart,
+            settings_commands::diagnostics,
+            settings_commands::reconnect_now,
+            settings_commands::settings_export,
+            settings_commands::settings_import,
         ])
         .setup(move |app| {
             let started = tauri::async_runtime::block_on(startup::start(paths, options))?;
@@ -86,7 +111,9 @@ fn main() -> ExitCode {
                 started.actions,
             ));
             tauri::async_runtime::spawn(quit_on_signal(app.handle().clone()));
-            if !options.hidden {
+            if options.settings {
+                window::show_kind(app.handle(), window::Kind::Settings);
+            } else if !options.hidden {
                 window::show(app.handle());
             }
             Ok(())

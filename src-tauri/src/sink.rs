@@ -3,7 +3,8 @@
 //! thread, so it only updates memory, sends on channels and wakes the tray refresher.
 
 use crate::state::{AppState, UiUpdate, lock};
-use sse_tray::engine::{ConnectionState, EngineSink};
+use sse_tray::engine::{ConnectionState, EngineSink, Report, ReportBody};
+use sse_tray::event::now_unix_ms;
 use sse_tray::history::{EventKey, StoredEvent};
 use sse_tray::{ReceivedEvent, SubscriptionId};
 use std::sync::Arc;
@@ -14,9 +15,23 @@ pub struct AppSink {
     pub state: Arc<AppState>,
 }
 
+impl AppSink {
+    /// Feeds the diagnostics the settings window and the tray show.
+    fn observe(&self, subscription: &SubscriptionId, body: ReportBody) {
+        lock(&self.state.diagnostics).observe(
+            &Report {
+                subscription: subscription.clone(),
+                body,
+            },
+            now_unix_ms(),
+        );
+    }
+}
+
 impl EngineSink for AppSink {
     fn event_stored(&mut self, key: EventKey, event: &ReceivedEvent) {
         self.state.pipeline.event_stored(key, event);
+        self.observe(&event.subscription, ReportBody::Events(vec![event.clone()]));
         lock(&self.state.live).unread += 1;
         self.state.send_ui(UiUpdate::Event {
             event: StoredEvent {
@@ -34,13 +49,18 @@ impl EngineSink for AppSink {
 
     fn state_changed(&mut self, subscription: &SubscriptionId, state: &ConnectionState) {
         tracing::info!(%subscription, state = state.name(), "subscription state");
+        self.observe(subscription, ReportBody::State(state.clone()));
         let mut live = lock(&self.state.live);
-        match live.states.iter_mut().find(|(id, _)| id == subscription) {
-            Some((_, slot)) => *slot = state.clone(),
-            None => live.states.push((subscription.clone(), state.clone())),
+        // A subscription just removed may still report its shutdown: it is not listed again.
+        if let Some((_, slot)) = live.states.iter_mut().find(|(id, _)| id == subscription) {
+            *slot = state.clone();
         }
         drop(live);
         self.state.refresh.notify_one();
+    }
+
+    fn heartbeat(&mut self, subscription: &SubscriptionId) {
+        self.observe(subscription, ReportBody::Heartbeat);
     }
 
     fn storage_failed(&mut self, error: &sse_tray::Error) {

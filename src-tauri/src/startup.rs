@@ -4,9 +4,12 @@
 
 use crate::launch::LaunchOptions;
 use crate::sink::AppSink;
-use crate::state::{AppState, Live, SubscriptionInfo};
-use sse_tray::config::{self, SubscriptionConfig};
-use sse_tray::engine::{ConnectionState, Engine, EngineOptions};
+use crate::state::{AppState, ConfigProblem, Live, SubscriptionInfo};
+use sse_tray::config::{self, Config, SubscriptionConfig};
+use sse_tray::config_watch::ConfigWatcher;
+use sse_tray::diagnostics::Diagnostics;
+use sse_tray::engine::{ConnectionState, Engine, EngineOptions, Report, ReportBody, StopReason};
+use sse_tray::event::now_unix_ms;
 use sse_tray::history::HistoryStore;
 use sse_tray::notify::{
     DesktopNotifier, DesktopOptions, NotificationAction, NotificationPipeline, Notifier,
@@ -14,7 +17,10 @@ use sse_tray::notify::{
 };
 use sse_tray::paths::AppPaths;
 use sse_tray::resume_state::ResumeStore;
+use sse_tray::secrets::SecretStore;
+use sse_tray::settings::{SettingsEditor, runtime_specs};
 use sse_tray_server::{DemoFeed, DemoOptions, start_demo};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -54,36 +60,43 @@ fn demo_subscription(feed: &DemoFeed) -> sse_tray::Result<SubscriptionConfig> {
 /// Starts everything. Must run inside the async runtime.
 pub async fn start(paths: AppPaths, options: LaunchOptions) -> Result<Started, StartError> {
     let mut notices = Vec::new();
-    let loaded = config::load(&paths)?;
-    if let Some(aside) = &loaded.set_aside {
-        notices.push(format!(
-            "config.toml was unreadable and was moved to {}",
-            aside.display()
-        ));
-    }
-    let prefs = loaded.config.notifications;
-    let mut subscriptions: Vec<_> = loaded
-        .config
-        .subscriptions
-        .into_iter()
-        .filter(|s| s.enabled)
-        .collect();
-    let demo = if options.demo || subscriptions.is_empty() {
+    // An invalid config.toml does not keep the app from starting: it runs with nothing
+    // configured (the demo), and the settings window shows the error to fix.
+    let (config, config_problem) = match config::load(&paths) {
+        Ok(loaded) => {
+            if let Some(aside) = &loaded.set_aside {
+                notices.push(format!(
+                    "config.toml was unreadable and was moved to {}",
+                    aside.display()
+                ));
+            }
+            (loaded.config, None)
+        }
+        Err(sse_tray::Error::ConfigInvalid { key, reason }) => {
+            notices.push(format!(
+                "config.toml has an error at {key}: {reason}. Fix it in Settings or in the file."
+            ));
+            (Config::default(), Some(ConfigProblem { key, reason }))
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let editor = SettingsEditor::new(paths.clone(), SecretStore::new());
+    let (mut subscriptions, unresolved) = runtime_specs(&config, editor.secrets());
+    let demo = if options.demo || config.subscriptions.is_empty() {
         let feed = start_demo(DemoOptions::default()).await?;
         if !options.demo {
             notices.push(format!(
-                "Nothing is configured yet, so the built-in demo stream is running. Add a [[subscription]] to {} to follow your own.",
+                "Nothing is configured yet, so the built-in demo stream is running. Add a subscription in Settings (or a [[subscription]] in {}) to follow your own.",
                 paths.config_file().display()
             ));
         }
-        subscriptions.push(demo_subscription(&feed)?);
-        Some(feed)
+        let spec = demo_subscription(&feed)?;
+        subscriptions.push(spec.clone());
+        Some((feed, spec))
     } else {
         None
     };
-    let demo_id = demo
-        .as_ref()
-        .map(|_| subscriptions[subscriptions.len() - 1].id.clone());
+    let demo_id = demo.as_ref().map(|(_, spec)| spec.id.clone());
 
     let (history, aside) = HistoryStore::open_or_set_aside(&paths.history_file())?;
     if let Some(aside) = aside {
@@ -108,29 +121,61 @@ pub async fn start(paths: AppPaths, options: LaunchOptions) -> Result<Started, S
         ));
     }
     let pipeline = NotificationPipeline::new(
-        prefs,
+        config.notifications.clone(),
         subscriptions.iter().map(NotifySubscription::from),
         Arc::new(notifier),
     );
     let unread = reader.unread_count(None)?;
+    let mut listed: Vec<SubscriptionInfo> = subscriptions
+        .iter()
+        .map(|s| SubscriptionInfo {
+            id: s.id.clone(),
+            name: s.name.clone(),
+            demo: Some(&s.id) == demo_id.as_ref(),
+        })
+        .collect();
+    listed.extend(unresolved.iter().map(|(s, _)| SubscriptionInfo {
+        id: s.id.clone(),
+        name: s.name.clone(),
+        demo: false,
+    }));
+    let ids: Vec<_> = listed.iter().map(|s| s.id.clone()).collect();
+    let mut states: Vec<_> = subscriptions
+        .iter()
+        .map(|s| (s.id.clone(), ConnectionState::Connecting { attempt: 0 }))
+        .collect();
+    let mut diagnostics = Diagnostics::new(&ids);
+    for id in &ids {
+        diagnostics.set_resume_point(id, resume.get(id).and_then(|r| r.last_event_id.clone()));
+    }
+    for (spec, reason) in unresolved {
+        let stopped = ConnectionState::Stopped {
+            reason: StopReason::InvalidRequest { message: reason },
+        };
+        diagnostics.observe(
+            &Report {
+                subscription: spec.id.clone(),
+                body: ReportBody::State(stopped.clone()),
+            },
+            now_unix_ms(),
+        );
+        states.push((spec.id, stopped));
+    }
     let state = Arc::new(AppState {
-        subscriptions: subscriptions
-            .iter()
-            .map(|s| SubscriptionInfo {
-                id: s.id.clone(),
-                name: s.name.clone(),
-                demo: Some(&s.id) == demo_id.as_ref(),
-            })
-            .collect(),
+        subscriptions: Mutex::new(listed),
         live: Mutex::new(Live {
-            states: subscriptions
-                .iter()
-                .map(|s| (s.id.clone(), ConnectionState::Connecting { attempt: 0 }))
-                .collect(),
+            states,
             unread,
             paused: false,
         }),
         paths,
+        config: Mutex::new(config),
+        config_problem: Mutex::new(config_problem),
+        revision: AtomicU64::new(1),
+        editor,
+        demo: demo.as_ref().map(|(_, spec)| spec.clone()),
+        diagnostics: Mutex::new(diagnostics),
+        watcher: Mutex::new(None),
         history: Mutex::new(reader),
         engine: Mutex::new(None),
         ui: Mutex::new(None),
@@ -154,9 +199,25 @@ pub async fn start(paths: AppPaths, options: LaunchOptions) -> Result<Started, S
         EngineOptions::default(),
     )?;
     *crate::state::lock(&state.engine) = Some(engine);
+    watch_config(&state);
     Ok(Started {
         state,
         actions,
-        demo,
+        demo: demo.map(|(feed, _)| feed),
     })
+}
+
+/// Picks up hand edits of `config.toml` while the app runs. Without a watcher the app still
+/// works; edits then take effect at the next start.
+fn watch_config(state: &Arc<AppState>) {
+    let weak = Arc::downgrade(state);
+    let started = ConfigWatcher::start(state.paths.config_file(), move |loaded| {
+        if let Some(state) = weak.upgrade() {
+            crate::live::on_file_changed(&state, loaded);
+        }
+    });
+    match started {
+        Ok(watcher) => *crate::state::lock(&state.watcher) = Some(watcher),
+        Err(error) => tracing::warn!(%error, "not watching config.toml for edits"),
+    }
 }

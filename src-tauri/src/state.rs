@@ -5,10 +5,15 @@
 use crate::status::{self, TrayStatus};
 use serde::Serialize;
 use sse_tray::SubscriptionId;
+use sse_tray::config::{Config, SubscriptionConfig};
+use sse_tray::config_watch::ConfigWatcher;
+use sse_tray::diagnostics::Diagnostics;
 use sse_tray::engine::{ConnectionState, Engine};
 use sse_tray::history::{HistoryStore, StoredEvent};
 use sse_tray::notify::NotificationPipeline;
 use sse_tray::paths::AppPaths;
+use sse_tray::settings::SettingsEditor;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tauri::ipc::Channel;
 use tokio::sync::Notify;
@@ -72,12 +77,35 @@ pub struct Live {
     pub paused: bool,
 }
 
+/// An invalid hand edit of `config.toml`, shown until the file is fixed.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConfigProblem {
+    /// The key to fix (`subscription[1].url`).
+    pub key: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
 /// Everything the running app holds.
 pub struct AppState {
-    /// Where files live (for "Settings…").
+    /// Where files live.
     pub paths: AppPaths,
-    /// The subscriptions being run.
-    pub subscriptions: Vec<SubscriptionInfo>,
+    /// The subscriptions being run (the window's filter list), in configuration order.
+    pub subscriptions: Mutex<Vec<SubscriptionInfo>>,
+    /// The configuration running now: the last one that was valid.
+    pub config: Mutex<Config>,
+    /// Why the file on disk is not what runs, if it is not.
+    pub config_problem: Mutex<Option<ConfigProblem>>,
+    /// Bumps whenever the running configuration changes (the settings page reloads on it).
+    pub revision: AtomicU64,
+    /// Saves settings and keeps secrets.
+    pub editor: SettingsEditor,
+    /// The built-in demo subscription, run while nothing is configured.
+    pub demo: Option<SubscriptionConfig>,
+    /// Per-subscription facts for the settings window and the tray.
+    pub diagnostics: Mutex<Diagnostics>,
+    /// Watches `config.toml` for hand edits while the app runs.
+    pub watcher: Mutex<Option<ConfigWatcher>>,
     /// The window's own connection to the history file (the engine writes through another).
     pub history: Mutex<HistoryStore>,
     /// The engine, until Quit takes it to shut it down.
@@ -108,9 +136,38 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl AppState {
     /// The tray's presentation right now.
     pub fn tray_status(&self, now_ms: i64) -> TrayStatus {
+        let detail = self.worst_problem();
         let live = lock(&self.live);
         let states: Vec<&ConnectionState> = live.states.iter().map(|(_, s)| s).collect();
-        status::summarize(&states, live.unread, self.pipeline.is_quiet(), now_ms)
+        status::summarize(
+            &states,
+            live.unread,
+            self.pipeline.is_quiet(),
+            detail.as_deref(),
+            now_ms,
+        )
+    }
+
+    /// The problem the tray should name: the first stopped subscription's reason (the same
+    /// words as its diagnostics), else an invalid `config.toml`.
+    fn worst_problem(&self) -> Option<String> {
+        let stopped = lock(&self.live)
+            .states
+            .iter()
+            .find_map(|(id, state)| match state {
+                ConnectionState::Stopped { reason } => Some((id.clone(), reason.to_string())),
+                _ => None,
+            });
+        if let Some((id, reason)) = stopped {
+            let name = lock(&self.subscriptions)
+                .iter()
+                .find(|s| s.id == id)
+                .map_or_else(|| id.to_string(), |s| s.name.clone());
+            return Some(format!("{name}: {reason}"));
+        }
+        lock(&self.config_problem)
+            .as_ref()
+            .map(|p| format!("config.toml has an error at {}", p.key))
     }
 
     /// The status as the window shows it.
@@ -151,5 +208,20 @@ impl AppState {
         lock(&self.live).unread = unread;
         self.refresh.notify_one();
         Ok(unread)
+    }
+}
+
+/// Copies the engine's byte counters into the diagnostics (they are counted on the network
+/// thread and read only when someone looks).
+pub fn refresh_traffic(state: &AppState) {
+    let engine = lock(&state.engine);
+    let Some(engine) = engine.as_ref() else {
+        return;
+    };
+    let mut diagnostics = lock(&state.diagnostics);
+    for info in lock(&state.subscriptions).iter() {
+        if let Some(bytes) = engine.bytes_received(&info.id) {
+            diagnostics.set_bytes(&info.id, bytes);
+        }
     }
 }

@@ -34,8 +34,16 @@ pub struct TrayStatus {
     pub status_line: String,
 }
 
-/// Summarises `states` (one per subscription) at `now_ms` (Unix ms).
-pub fn summarize(states: &[&ConnectionState], unread: u64, quiet: bool, now_ms: i64) -> TrayStatus {
+/// Summarises `states` (one per subscription) at `now_ms` (Unix ms). `detail` is the most
+/// urgent problem in words (a stopped subscription's reason, an invalid `config.toml`), appended
+/// to the status line so the tray says *why*, not only that something is wrong.
+pub fn summarize(
+    states: &[&ConnectionState],
+    unread: u64,
+    quiet: bool,
+    detail: Option<&str>,
+    now_ms: i64,
+) -> TrayStatus {
     let mut connected = 0;
     let mut connecting = 0;
     let mut paused = 0;
@@ -81,6 +89,10 @@ pub fn summarize(states: &[&ConnectionState], unread: u64, quiet: bool, now_ms: 
         parts.push(format!("{stopped} stopped"));
     }
     let mut status_line = parts.join(", ");
+    if let Some(detail) = detail {
+        status_line.push_str(" — ");
+        status_line.push_str(detail);
+    }
     if quiet {
         status_line.push_str(" · do not disturb");
     }
@@ -124,7 +136,7 @@ mod tests {
     fn words_match_the_issue_example() {
         let up = ConnectionState::Connected { since: 0 };
         let down = reconnecting(10_000 + 7_200);
-        let status = summarize(&[&up, &up, &down], 5, false, 10_000);
+        let status = summarize(&[&up, &up, &down], 5, false, None, 10_000);
         assert_eq!(
             status.tooltip,
             "2 connected, 1 reconnecting in 8 s · 5 unread"
@@ -140,20 +152,34 @@ mod tests {
         let dead = ConnectionState::Stopped {
             reason: StopReason::CredentialsRejected { status: 401 },
         };
-        assert_eq!(summarize(&[&up, &dead], 0, false, 0).look, Look::Error);
-        assert_eq!(summarize(&[&up], 0, false, 0).look, Look::Connected);
+        assert_eq!(
+            summarize(&[&up, &dead], 0, false, None, 0).look,
+            Look::Error
+        );
+        assert_eq!(summarize(&[&up], 0, false, None, 0).look, Look::Connected);
         let paused = ConnectionState::Paused;
-        let status = summarize(&[&paused, &paused], 0, true, 0);
+        let status = summarize(&[&paused, &paused], 0, true, None, 0);
         assert_eq!(status.look, Look::Paused);
         assert_eq!(status.tooltip, "2 paused · do not disturb");
         assert!(status.quiet && !status.unread);
+        let explained = summarize(
+            &[&up, &dead],
+            0,
+            false,
+            Some("Builds: credentials rejected (HTTP 401)"),
+            0,
+        );
+        assert_eq!(
+            explained.status_line,
+            "1 connected, 1 stopped — Builds: credentials rejected (HTTP 401)"
+        );
     }
 
     #[test]
     fn an_overdue_retry_does_not_count_down_below_zero() {
-        let status = summarize(&[&reconnecting(0)], 0, false, 5_000);
+        let status = summarize(&[&reconnecting(0)], 0, false, None, 5_000);
         assert_eq!(status.tooltip, "1 reconnecting");
-        let empty = summarize(&[], 0, false, 0);
+        let empty = summarize(&[], 0, false, None, 0);
         assert_eq!(empty.tooltip, "no subscriptions");
         assert_eq!(empty.look, Look::Paused);
     }

@@ -153,7 +153,7 @@ fn on_menu_event(app: &AppHandle, event: MenuEvent) {
                 .set_do_not_disturb(dnd::resolve(choice, Now::system()));
             state.refresh.notify_one();
         }
-        MenuAction::Settings => open_settings(app, &state),
+        MenuAction::Settings => window::show_kind(app, window::Kind::Settings),
         MenuAction::Quit => crate::quit(app.clone()),
     }
 }
@@ -171,21 +171,6 @@ fn toggle_pause(state: &AppState) {
         }
     }
     state.refresh.notify_one();
-}
-
-/// Opens config.toml (created with defaults if missing) in the system's editor for TOML.
-fn open_settings(app: &AppHandle, state: &AppState) {
-    use tauri_plugin_opener::OpenerExt;
-    let file = state.paths.config_file();
-    if !file.exists()
-        && let Err(error) =
-            sse_tray::config::save(&state.paths, &sse_tray::config::Config::default())
-    {
-        tracing::error!(%error, "could not create config.toml");
-    }
-    if let Err(error) = app.opener().open_path(file.to_string_lossy(), None::<&str>) {
-        tracing::error!(%error, path = %file.display(), "could not open the settings file");
-    }
 }
 
 /// Redraws the tray whenever something changed, at most every 250 ms; while a reconnect is

@@ -50,7 +50,13 @@ async fn tray_menu_notifications_single_instance_and_quit() {
 
     // The tray's status line says it in words.
     let menu = TrayMenu::find(&bus, app.pid(), 10).await;
-    let status = wait_for_label(&menu, |l| l.contains("1 connected"), 5).await;
+    // The unread count follows the notification by a tray refresh: wait for both.
+    let status = wait_for_label(
+        &menu,
+        |l| l.contains("1 connected") && l.contains("1 unread"),
+        5,
+    )
+    .await;
     assert!(status.contains("1 unread"), "status line: {status}");
 
     // A second launch hands over to the first instance, which shows its window.

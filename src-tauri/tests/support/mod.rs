@@ -8,4 +8,6 @@ pub mod dbusmenu;
 #[path = "../../../tests/support/notification_server.rs"]
 pub mod notification_server;
 pub mod push_server;
+#[path = "../../../tests/support/tls_sse.rs"]
+pub mod tls_sse;
 pub mod webdriver;

@@ -17,18 +17,33 @@ pub struct PushServer {
 
 impl PushServer {
     pub async fn start() -> Self {
+        Self::start_inner(None).await
+    }
+
+    /// A server that answers 401 unless the request carries `Authorization: Bearer <token>`.
+    pub async fn start_with_token(token: &str) -> Self {
+        Self::start_inner(Some(format!(
+            "authorization: bearer {}",
+            token.to_ascii_lowercase()
+        )))
+        .await
+    }
+
+    async fn start_inner(required: Option<String>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}/events", listener.local_addr().expect("addr"));
         let (frames, _) = broadcast::channel::<String>(1024);
         let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
         let open = Arc::new(AtomicUsize::new(0));
         let (tx, reqs, open2) = (frames.clone(), requests.clone(), open.clone());
+        let required = std::sync::Arc::new(required);
         tokio::spawn(async move {
             loop {
                 let Ok((mut socket, _)) = listener.accept().await else {
                     return;
                 };
                 let (mut rx, reqs, open) = (tx.subscribe(), reqs.clone(), open2.clone());
+                let required = required.clone();
                 tokio::spawn(async move {
                     let mut head = Vec::new();
                     let mut buf = [0u8; 1024];
@@ -38,9 +53,16 @@ impl PushServer {
                             Ok(n) => head.extend_from_slice(&buf[..n]),
                         }
                     }
-                    reqs.lock()
-                        .expect("requests")
-                        .push(String::from_utf8_lossy(&head).into_owned());
+                    let head = String::from_utf8_lossy(&head).into_owned();
+                    reqs.lock().expect("requests").push(head.clone());
+                    if let Some(required) = required.as_ref()
+                        && !head.to_ascii_lowercase().contains(required.as_str())
+                    {
+                        let _ = socket
+                            .write_all(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                            .await;
+                        return;
+                    }
                     let response = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n:ok\n\n";
                     if socket.write_all(response.as_bytes()).await.is_err() {
                         return;
@@ -72,6 +94,11 @@ impl PushServer {
         let _ = self
             .frames
             .send(format!("id: {id}\nevent: {event}\ndata: {data}\n\n"));
+    }
+
+    /// Every request head received (request line and headers), in order.
+    pub fn requests(&self) -> Vec<String> {
+        self.requests.lock().expect("requests").clone()
     }
 
     pub fn request_count(&self) -> usize {

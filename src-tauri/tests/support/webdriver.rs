@@ -60,6 +60,8 @@ impl Driver {
             ])
             .env("SSE_TRAY_CONFIG_DIR", dirs.join("config"))
             .env("SSE_TRAY_DATA_DIR", dirs.join("data"))
+            // A home of its own: start-at-login writes ~/.config/autostart, WebKit its caches.
+            .env("HOME", dirs.join("home"))
             .env("RUST_LOG", "warn,sse_tray=info")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dirs.join("driver.log")).expect("driver log"))
@@ -79,10 +81,15 @@ impl Driver {
 
     /// Opens a session: tauri-driver starts `application`.
     pub fn session(&self, application: &str) -> Session {
+        self.session_with_args(application, &[])
+    }
+
+    /// Opens a session: tauri-driver starts `application` with `args`.
+    pub fn session_with_args(&self, application: &str, args: &[&str]) -> Session {
         let base = format!("http://127.0.0.1:{}", self.port);
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "wry",
-            "tauri:options": {"application": application}
+            "tauri:options": {"application": application, "args": args}
         }}});
         let reply: Value = ureq::post(&format!("{base}/session"))
             .send_json(caps)

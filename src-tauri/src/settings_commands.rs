@@ -1,0 +1,455 @@
+//! The settings window's IPC commands. Each one hands the work to the core's
+//! [`SettingsEditor`](sse_tray::settings::SettingsEditor) on a blocking thread (the keyring and
+//! the config file are blocking), then puts the saved configuration into effect with
+//! [`live::apply_saved`]. Errors go back as the core's [`FormErrors`] so the page can show each one next
+//! to its field. No secret is ever returned: forms carry only "saved: yes/no".
+
+use crate::dnd::{self, DndChoice};
+use crate::live;
+use crate::state::{AppState, ConfigProblem, lock};
+use serde::{Deserialize, Serialize};
+use sse_tray::SubscriptionId;
+use sse_tray::config::SecretLocation;
+use sse_tray::diagnostics::SubscriptionDiagnostics;
+use sse_tray::engine::ConnectionState;
+use sse_tray::event::now_unix_ms;
+use sse_tray::notify::{DoNotDisturb, Now};
+use sse_tray::probe::ProbeReport;
+use sse_tray::secrets::KeyringStatus;
+use sse_tray::settings::{
+    self, FormErrors, Imported, NotificationsForm, SecretPlan, SubscriptionForm,
+};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tauri::{AppHandle, State};
+use tauri_plugin_autostart::ManagerExt;
+
+type StateRef<'a> = State<'a, Arc<AppState>>;
+type Result<T> = std::result::Result<T, FormErrors>;
+
+/// How long "Test connection" waits for the first event or heartbeat.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Runs blocking settings work off the async runtime.
+async fn blocking<T: Send + 'static>(
+    state: &Arc<AppState>,
+    work: impl FnOnce(&AppState) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let state = state.clone();
+    tauri::async_runtime::spawn_blocking(move || work(&state))
+        .await
+        .map_err(|e| FormErrors::general(format!("the settings task failed: {e}")))?
+}
+
+/// The keyring's state for the page.
+#[derive(Debug, Serialize)]
+pub struct KeyringView {
+    available: bool,
+    reason: Option<String>,
+}
+
+/// Start at login, and why it could not be changed if it could not.
+#[derive(Debug, Serialize)]
+pub struct AutostartView {
+    enabled: bool,
+    error: Option<String>,
+}
+
+/// Do-not-disturb for the page.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DndView {
+    active: bool,
+    until_ms: Option<i64>,
+}
+
+/// Everything the settings page shows when it loads.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsView {
+    revision: u64,
+    config_path: String,
+    config_error: Option<ConfigProblem>,
+    keyring: KeyringView,
+    autostart: AutostartView,
+    dnd: DndView,
+    demo: bool,
+    subscriptions: Vec<SubscriptionForm>,
+    notifications: NotificationsForm,
+}
+
+fn autostart_view(app: &AppHandle) -> AutostartView {
+    match app.autolaunch().is_enabled() {
+        Ok(enabled) => AutostartView {
+            enabled,
+            error: None,
+        },
+        Err(error) => AutostartView {
+            enabled: false,
+            error: Some(error.to_string()),
+        },
+    }
+}
+
+fn dnd_view(state: &AppState) -> DndView {
+    match state.pipeline.do_not_disturb() {
+        DoNotDisturb::Off => DndView {
+            active: false,
+            until_ms: None,
+        },
+        DoNotDisturb::Until(ms) => DndView {
+            active: true,
+            until_ms: Some(ms),
+        },
+        DoNotDisturb::On => DndView {
+            active: true,
+            until_ms: None,
+        },
+    }
+}
+
+/// The settings page's data.
+#[tauri::command]
+pub async fn settings_get(app: AppHandle, state: StateRef<'_>) -> Result<SettingsView> {
+    let autostart = autostart_view(&app);
+    let state = state.inner().clone();
+    blocking(&state, move |state| {
+        let config = lock(&state.config).clone();
+        let keyring = match state.editor.secrets().availability() {
+            KeyringStatus::Available => KeyringView {
+                available: true,
+                reason: None,
+            },
+            KeyringStatus::Unavailable { reason } => KeyringView {
+                available: false,
+                reason: Some(reason),
+            },
+        };
+        Ok(SettingsView {
+            revision: state.revision.load(Ordering::SeqCst),
+            config_path: state.paths.config_file().display().to_string(),
+            config_error: lock(&state.config_problem).clone(),
+            keyring,
+            autostart,
+            dnd: dnd_view(state),
+            demo: config.subscriptions.is_empty() && state.demo.is_some(),
+            subscriptions: state.editor.forms(&config),
+            notifications: NotificationsForm::from_prefs(&config.notifications),
+        })
+    })
+    .await
+}
+
+/// Saves one subscription (new or edited) and applies it: only it reconnects.
+#[tauri::command]
+pub async fn settings_save_subscription(
+    state: StateRef<'_>,
+    form: SubscriptionForm,
+) -> Result<SubscriptionForm> {
+    blocking(state.inner(), move |state| {
+        let current = lock(&state.config).clone();
+        let (next, saved) = state.editor.save_subscription(&current, &form)?;
+        let secret_saved = state.editor.secret_saved(&saved);
+        live::apply_saved(state, next);
+        Ok(SubscriptionForm::from_config(&saved, secret_saved))
+    })
+    .await
+}
+
+/// Removes a subscription (its history stays).
+#[tauri::command]
+pub async fn settings_delete_subscription(state: StateRef<'_>, id: String) -> Result<()> {
+    blocking(state.inner(), move |state| {
+        let current = lock(&state.config).clone();
+        let next = state
+            .editor
+            .delete_subscription(&current, &SubscriptionId::new(id))?;
+        live::apply_saved(state, next);
+        Ok(())
+    })
+    .await
+}
+
+/// Turns a subscription on or off.
+#[tauri::command]
+pub async fn settings_set_enabled(state: StateRef<'_>, id: String, enabled: bool) -> Result<()> {
+    blocking(state.inner(), move |state| {
+        let current = lock(&state.config).clone();
+        let next = state
+            .editor
+            .set_enabled(&current, &SubscriptionId::new(id), enabled)?;
+        live::apply_saved(state, next);
+        Ok(())
+    })
+    .await
+}
+
+/// What "Test connection" shows.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProbeView {
+    ok: bool,
+    outcome: String,
+    status: Option<u16>,
+    content_type: Option<String>,
+    elapsed_ms: u64,
+    summary: String,
+}
+
+impl From<ProbeReport> for ProbeView {
+    fn from(report: ProbeReport) -> Self {
+        let outcome = serde_json::to_value(report.outcome)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        ProbeView {
+            ok: report.ok,
+            summary: report.summary(),
+            outcome,
+            status: report.status,
+            content_type: report.content_type.clone(),
+            elapsed_ms: report.elapsed_ms,
+        }
+    }
+}
+
+/// One request with the form's settings, before anything is saved.
+#[tauri::command]
+pub async fn settings_test_connection(
+    state: StateRef<'_>,
+    form: SubscriptionForm,
+) -> Result<ProbeView> {
+    let spec = blocking(state.inner(), move |state| {
+        let current = lock(&state.config).clone();
+        let (mut spec, plan) = state.editor.validate(&current, &form)?;
+        // A secret typed but not saved yet is used as if it were in the file, in memory only.
+        if let Some(secret) = plan.secret_in_hand() {
+            set_plaintext(&mut spec.auth, secret);
+        }
+        if matches!(plan, SecretPlan::None) {
+            spec.auth = sse_tray::config::Auth::None;
+        }
+        sse_tray::secrets::with_credentials(&spec, state.editor.secrets())
+            .map_err(|e| FormErrors::field("auth.secret", e.to_string()))
+    })
+    .await?;
+    Ok(sse_tray::probe::probe(&spec, PROBE_TIMEOUT).await.into())
+}
+
+fn set_plaintext(auth: &mut sse_tray::config::Auth, value: &str) {
+    use sse_tray::config::Auth;
+    match auth {
+        Auth::Bearer { secret } | Auth::Basic { secret, .. } | Auth::Header { secret, .. } => {
+            *secret = SecretLocation::Plaintext(value.to_owned());
+        }
+        Auth::None => {}
+    }
+}
+
+/// Saves throttle, quiet hours and the master switch.
+#[tauri::command]
+pub async fn settings_save_notifications(
+    state: StateRef<'_>,
+    form: NotificationsForm,
+) -> Result<()> {
+    blocking(state.inner(), move |state| {
+        let current = lock(&state.config).clone();
+        let next = state.editor.save_notifications(&current, &form)?;
+        live::apply_saved(state, next);
+        Ok(())
+    })
+    .await
+}
+
+/// A do-not-disturb choice, as in the tray menu.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DndRequest {
+    /// Notifications flow again.
+    Off,
+    /// Quiet for an hour.
+    OneHour,
+    /// Quiet until tomorrow morning.
+    UntilTomorrow,
+}
+
+/// Sets do-not-disturb.
+#[tauri::command]
+pub async fn settings_set_dnd(state: StateRef<'_>, choice: DndRequest) -> Result<()> {
+    let choice = match choice {
+        DndRequest::Off => DndChoice::Off,
+        DndRequest::OneHour => DndChoice::OneHour,
+        DndRequest::UntilTomorrow => DndChoice::UntilTomorrow,
+    };
+    state
+        .pipeline
+        .set_do_not_disturb(dnd::resolve(choice, Now::system()));
+    state.refresh.notify_one();
+    Ok(())
+}
+
+/// Turns start-at-login on or off (the login item starts the app hidden, in the tray).
+#[tauri::command]
+pub async fn settings_set_autostart(app: AppHandle, enabled: bool) -> Result<AutostartView> {
+    let manager = app.autolaunch();
+    let changed = if enabled {
+        manager.enable()
+    } else {
+        manager.disable()
+    };
+    let mut view = autostart_view(&app);
+    if let Err(error) = changed {
+        view.error = Some(format!(
+            "could not {} start at login: {error}",
+            if enabled { "turn on" } else { "turn off" }
+        ));
+    }
+    Ok(view)
+}
+
+/// One subscription's diagnostics for the page.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiagnosticsView {
+    id: SubscriptionId,
+    name: String,
+    summary: String,
+    state: &'static str,
+    connected_since: Option<i64>,
+    last_event_at: Option<i64>,
+    last_error: Option<ErrorView>,
+    next_retry_at: Option<i64>,
+    events: u64,
+    bytes: u64,
+    heartbeat_ms: Option<u64>,
+    resume_point: Option<String>,
+    server_retry_ms: Option<u64>,
+    reconnects: u64,
+}
+
+/// A past error and when it happened.
+#[derive(Debug, Serialize)]
+pub struct ErrorView {
+    message: String,
+    at: i64,
+}
+
+/// The diagnostics poll's answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiagnosticsPoll {
+    revision: u64,
+    config_error: Option<ConfigProblem>,
+    subscriptions: Vec<DiagnosticsView>,
+}
+
+fn view(facts: SubscriptionDiagnostics, name: String, now_ms: i64) -> DiagnosticsView {
+    DiagnosticsView {
+        summary: facts.summary(now_ms),
+        state: facts
+            .state
+            .as_ref()
+            .map_or("connecting", ConnectionState::name),
+        id: facts.id,
+        name,
+        connected_since: facts.connected_since,
+        last_event_at: facts.last_event_at,
+        last_error: facts.last_error.map(|e| ErrorView {
+            message: e.message,
+            at: e.at,
+        }),
+        next_retry_at: facts.next_retry_at,
+        events: facts.events_received,
+        bytes: facts.bytes_received,
+        heartbeat_ms: facts.heartbeat_interval_ms.or(facts.data_interval_ms),
+        resume_point: facts.resume_point,
+        server_retry_ms: facts.server_retry_ms,
+        reconnects: facts.reconnects,
+    }
+}
+
+/// Live facts per subscription (the page polls this every second while visible).
+#[tauri::command]
+pub async fn diagnostics(state: StateRef<'_>) -> Result<DiagnosticsPoll> {
+    let now = now_unix_ms();
+    crate::state::refresh_traffic(&state);
+    let names = lock(&state.subscriptions).clone();
+    let mut facts = lock(&state.diagnostics).snapshot();
+    let subscriptions = names
+        .into_iter()
+        .filter_map(|info| {
+            let at = facts.iter().position(|f| f.id == info.id)?;
+            Some(view(facts.swap_remove(at), info.name, now))
+        })
+        .collect();
+    Ok(DiagnosticsPoll {
+        revision: state.revision.load(Ordering::SeqCst),
+        config_error: lock(&state.config_problem).clone(),
+        subscriptions,
+    })
+}
+
+/// "Reconnect now": skips the backoff, or restarts a stopped subscription.
+#[tauri::command]
+pub async fn reconnect_now(state: StateRef<'_>, id: String) -> Result<()> {
+    let id = SubscriptionId::new(id);
+    let known = lock(&state.engine)
+        .as_ref()
+        .is_some_and(|engine| engine.reconnect_now(&id));
+    if known {
+        Ok(())
+    } else {
+        // Not running (e.g. its secret was missing): resolve secrets again and apply.
+        blocking(state.inner(), move |state| {
+            live::reapply(state);
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// The export's answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportView {
+    toml: String,
+    saved_to: Option<String>,
+    left_out: Vec<String>,
+}
+
+/// The configuration as TOML without secrets, also saved to the Downloads folder.
+#[tauri::command]
+pub async fn settings_export(state: StateRef<'_>) -> Result<ExportView> {
+    let config = lock(&state.config).clone();
+    let exported = settings::export(&config).map_err(FormErrors::from)?;
+    let folder = directories::UserDirs::new()
+        .and_then(|dirs| dirs.download_dir().map(std::path::Path::to_path_buf))
+        .unwrap_or_else(|| state.paths.data_dir.clone());
+    let file = folder.join(format!("sse-tray-config-{}.toml", now_unix_ms() / 1000));
+    let saved_to = match std::fs::create_dir_all(&folder)
+        .and_then(|()| std::fs::write(&file, exported.toml.as_bytes()))
+    {
+        Ok(()) => Some(file.display().to_string()),
+        Err(error) => {
+            tracing::warn!(%error, file = %file.display(), "could not save the export");
+            None
+        }
+    };
+    Ok(ExportView {
+        toml: exported.toml,
+        saved_to,
+        left_out: exported.left_out,
+    })
+}
+
+/// Replaces the configuration with an imported one.
+#[tauri::command]
+pub async fn settings_import(state: StateRef<'_>, text: String) -> Result<Imported> {
+    blocking(state.inner(), move |state| {
+        let imported = state.editor.import(&text)?;
+        live::apply_saved(state, imported.config.clone());
+        Ok(imported)
+    })
+    .await
+}
