@@ -225,7 +225,10 @@ impl SubscriptionForm {
         };
         let mut table = toml::Table::new();
         table.insert("id".into(), Value::String(id.to_owned()));
-        table.insert("name".into(), Value::String(self.name.trim().to_owned()));
+        // A blank name falls back to the id, as in the file.
+        if !self.name.trim().is_empty() {
+            table.insert("name".into(), Value::String(self.name.trim().to_owned()));
+        }
         table.insert("url".into(), Value::String(self.url.trim().to_owned()));
         table.insert("enabled".into(), Value::Boolean(self.enabled));
         let resume = match self.resume.mode.as_str() {

@@ -50,21 +50,23 @@ pub async fn start() -> TlsSse {
 pub async fn start_with(response: Vec<u8>) -> TlsSse {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let (ca_pem, chain, key) = make_certificates();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("TLS test server");
     let ca_pem_path = dir.path().join("test-ca.pem");
-    std::fs::write(&ca_pem_path, ca_pem).unwrap();
+    std::fs::write(&ca_pem_path, ca_pem).expect("TLS test server");
 
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
-    .unwrap()
+    .expect("TLS test server")
     .with_no_client_auth()
     .with_single_cert(chain, key)
-    .unwrap();
+    .expect("TLS test server");
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("TLS test server");
+    let addr = listener.local_addr().expect("TLS test server");
     let requests = Arc::new(Mutex::new(Vec::new()));
     let recorded = requests.clone();
     let response: Arc<[u8]> = response.into();
@@ -95,7 +97,7 @@ pub async fn start_with(response: Vec<u8>) -> TlsSse {
                     .next()
                     .unwrap_or_default()
                     .to_owned();
-                recorded.lock().unwrap().push(first_line);
+                recorded.lock().expect("TLS test server").push(first_line);
                 if tls.write_all(&response).await.is_err() || tls.flush().await.is_err() {
                     return;
                 }
@@ -122,7 +124,7 @@ pub async fn start_with(response: Vec<u8>) -> TlsSse {
 impl TlsSse {
     /// The request lines received over completed handshakes.
     pub fn requests(&self) -> Vec<String> {
-        self.requests.lock().unwrap().clone()
+        self.requests.lock().expect("TLS test server").clone()
     }
 
     /// Stops accepting and drops every open connection.
@@ -140,8 +142,8 @@ impl Drop for TlsSse {
 
 /// A CA (PEM) and a `localhost` server chain signed by it, with the server's key.
 fn make_certificates() -> (String, Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    let ca_key = KeyPair::generate().expect("TLS test server");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("TLS test server");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params
         .distinguished_name
@@ -151,16 +153,19 @@ fn make_certificates() -> (String, Vec<CertificateDer<'static>>, PrivateKeyDer<'
         KeyUsagePurpose::CrlSign,
         KeyUsagePurpose::DigitalSignature,
     ];
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let ca_cert = ca_params.self_signed(&ca_key).expect("TLS test server");
     let issuer = Issuer::new(ca_params, ca_key);
 
-    let server_key = KeyPair::generate().unwrap();
-    let mut server_params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    let server_key = KeyPair::generate().expect("TLS test server");
+    let mut server_params =
+        CertificateParams::new(vec!["localhost".to_owned()]).expect("TLS test server");
     server_params
         .distinguished_name
         .push(DnType::CommonName, "localhost");
     server_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let server_cert = server_params.signed_by(&server_key, &issuer).unwrap();
+    let server_cert = server_params
+        .signed_by(&server_key, &issuer)
+        .expect("TLS test server");
 
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der()));
     (ca_cert.pem(), vec![server_cert.der().clone()], key)
