@@ -380,3 +380,53 @@ async fn history_prints_stored_events_and_searches_them() {
     let state: serde_json::Value = serde_json::from_slice(&state.stdout).unwrap();
     assert_eq!(state["ci"]["last_event_id"], "2");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_sends_a_configured_credential_and_reports_one_it_cannot_get() {
+    let server = ScriptedServer::start(|_, _| vec![support::sse_server::status(401, &[])]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    // One opted-in plain-text token, and one basic password whose keyring cannot be reached
+    // (the child gets a bus address that goes nowhere, so no real keyring is ever activated).
+    std::fs::write(
+        config.join("config.toml"),
+        format!(
+            "[[subscription]]\nid = \"plain\"\nurl = \"{}\"\n\
+             auth = {{ type = \"bearer\", store = \"plaintext\", secret = \"cli-token\" }}\n\
+             [[subscription]]\nid = \"vault\"\nurl = \"{}\"\n\
+             auth = {{ type = \"basic\", username = \"alice\" }}\n",
+            server.url(),
+            server.url()
+        ),
+    )
+    .unwrap();
+    let root = dir.path().to_owned();
+    let output = tokio::task::spawn_blocking(move || {
+        cli(&root)
+            .arg("listen")
+            .env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                "unix:path=/nonexistent/sse-tray-test-bus",
+            )
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("not listening to vault") && stderr.contains("keyring is unavailable"),
+        "{stderr}"
+    );
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "only the resolvable one connects"
+    );
+    assert_eq!(
+        server.requests()[0].header("authorization"),
+        Some("Bearer cli-token")
+    );
+}

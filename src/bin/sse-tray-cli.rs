@@ -156,13 +156,16 @@ fn listen(paths: &AppPaths, args: ListenArgs) -> sse_tray::Result<ExitCode> {
                     aside.display()
                 );
             }
-            let prefs = loaded.config.notifications;
-            let enabled: Vec<_> = loaded
-                .config
-                .subscriptions
-                .into_iter()
-                .filter(|s| s.enabled)
-                .collect();
+            let prefs = loaded.config.notifications.clone();
+            // Credentials come from the OS keyring (or an opted-in plain-text secret); one that
+            // cannot be had is reported and its subscription left out, the others still run.
+            let (enabled, unresolved) = sse_tray::settings::runtime_specs(
+                &loaded.config,
+                &sse_tray::secrets::SecretStore::new(),
+            );
+            for (spec, reason) in &unresolved {
+                eprintln!("warning: not listening to {}: {reason}", spec.id);
+            }
             if enabled.is_empty() {
                 eprintln!(
                     "nothing to listen to: pass a URL, or add a [[subscription]] to {}",
