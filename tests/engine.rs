@@ -7,19 +7,14 @@ mod support;
 
 use sse_tray::config::{IdleTimeout, ResumeMode};
 use sse_tray::engine::{ConnectionState, Failure, StopReason};
-use sse_tray::paths::AppPaths;
 use std::sync::Arc;
 use std::time::Duration;
-use support::engine_harness::{Seen, fast_options, history_events, start, subscription};
+use support::engine_harness::{
+    Seen, fast_options, history_events, start, start_one, subscription, temp_paths,
+};
 use support::sse_server::{ScriptedServer, Step, frame, raw, resumed_from, status, stream_head};
 
 const WAIT: Duration = Duration::from_secs(10);
-
-fn temp_paths() -> (tempfile::TempDir, AppPaths) {
-    let dir = tempfile::tempdir().unwrap();
-    let paths = AppPaths::under(dir.path());
-    (dir, paths)
-}
 
 #[tokio::test]
 async fn framing_variants_parse_into_the_same_events() {
@@ -44,12 +39,7 @@ async fn framing_variants_parse_into_the_same_events() {
         ]
     })
     .await;
-    let (_dir, paths) = temp_paths();
-    let mut run = start(
-        &paths,
-        vec![subscription("s", &server.url())],
-        fast_options(),
-    );
+    let (_dir, paths, mut run) = start_one("s", &server.url(), fast_options());
     let events = run.stored(5, WAIT).await;
     let summary: Vec<(Option<&str>, &str, &str)> = events
         .iter()
@@ -87,12 +77,7 @@ async fn heartbeats_are_reported_and_events_without_id_are_kept() {
         ]
     })
     .await;
-    let (_dir, paths) = temp_paths();
-    let mut run = start(
-        &paths,
-        vec![subscription("s", &server.url())],
-        fast_options(),
-    );
+    let (_dir, paths, mut run) = start_one("s", &server.url(), fast_options());
     let events = run.stored(3, WAIT).await;
     assert_eq!(events[0].id.as_deref(), Some("7"));
     assert_eq!(
@@ -128,12 +113,7 @@ async fn reconnect_resumes_with_last_event_id_and_replays_are_stored_once() {
         steps
     })
     .await;
-    let (_dir, paths) = temp_paths();
-    let mut run = start(
-        &paths,
-        vec![subscription("s", &server.url())],
-        fast_options(),
-    );
+    let (_dir, paths, mut run) = start_one("s", &server.url(), fast_options());
     let events = run.stored(6, WAIT).await;
     let ids: Vec<_> = events.iter().map(|e| e.id.clone().unwrap()).collect();
     assert_eq!(ids, ["1", "2", "3", "4", "5", "6"]);
@@ -230,12 +210,7 @@ async fn heartbeats_keep_a_quiet_stream_alive() {
 
 async fn stops_with(code: u16, expected: StopReason) {
     let server = ScriptedServer::start(move |_, _| vec![status(code, &[])]).await;
-    let (_dir, paths) = temp_paths();
-    let mut run = start(
-        &paths,
-        vec![subscription("s", &server.url())],
-        fast_options(),
-    );
+    let (_dir, _paths, mut run) = start_one("s", &server.url(), fast_options());
     let reason = run
         .state(WAIT, |s| match s {
             ConnectionState::Stopped { reason } => Some(reason.clone()),
@@ -270,12 +245,7 @@ async fn http_429_retry_after_is_honoured() {
         _ => vec![stream_head(), frame(1, "e", "{}"), Step::Hang],
     })
     .await;
-    let (_dir, paths) = temp_paths();
-    let mut run = start(
-        &paths,
-        vec![subscription("s", &server.url())],
-        fast_options(),
-    );
+    let (_dir, _paths, mut run) = start_one("s", &server.url(), fast_options());
     let (failure, delay) = run
         .state(WAIT, |s| match s {
             ConnectionState::Reconnecting {
@@ -296,12 +266,7 @@ async fn http_429_retry_after_is_honoured() {
 #[tokio::test]
 async fn repeated_server_errors_back_off_with_jitter() {
     let server = ScriptedServer::start(|_, _| vec![status(500, &[])]).await;
-    let (_dir, paths) = temp_paths();
-    let mut run = start(
-        &paths,
-        vec![subscription("s", &server.url())],
-        fast_options(),
-    );
+    let (_dir, _paths, mut run) = start_one("s", &server.url(), fast_options());
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     let delays: Vec<u64> = run
         .drain()
@@ -377,12 +342,7 @@ async fn invalid_utf8_is_replaced_not_fatal() {
         ]
     })
     .await;
-    let (_dir, paths) = temp_paths();
-    let mut run = start(
-        &paths,
-        vec![subscription("s", &server.url())],
-        fast_options(),
-    );
+    let (_dir, _paths, mut run) = start_one("s", &server.url(), fast_options());
     let events = run.stored(2, WAIT).await;
     assert_eq!(events[0].data, "café \u{FFFD}\u{FFFD} end");
     assert_eq!(events[1].data, "next");
@@ -405,12 +365,7 @@ async fn headers_withheld_until_the_first_event_are_not_a_failure() {
         ]
     })
     .await;
-    let (_dir, paths) = temp_paths();
-    let mut run = start(
-        &paths,
-        vec![subscription("s", &server.url())],
-        fast_options(),
-    );
+    let (_dir, _paths, mut run) = start_one("s", &server.url(), fast_options());
     let event = run
         .wait_for(WAIT, |seen| match seen {
             Seen::Stored(_, event) => Some(event.clone()),
@@ -469,12 +424,7 @@ async fn a_wrong_content_type_is_retried_with_backoff() {
         _ => vec![stream_head(), frame(1, "e", "{}"), Step::Hang],
     })
     .await;
-    let (_dir, paths) = temp_paths();
-    let mut run = start(
-        &paths,
-        vec![subscription("s", &server.url())],
-        fast_options(),
-    );
+    let (_dir, _paths, mut run) = start_one("s", &server.url(), fast_options());
     let failure = run.next_failure(WAIT).await;
     assert_eq!(
         failure,
@@ -493,12 +443,7 @@ async fn pause_disconnects_and_resume_continues_from_the_last_event() {
         vec![stream_head(), frame(from + 1, "e", "{}"), Step::Hang]
     })
     .await;
-    let (_dir, paths) = temp_paths();
-    let mut run = start(
-        &paths,
-        vec![subscription("s", &server.url())],
-        fast_options(),
-    );
+    let (_dir, paths, mut run) = start_one("s", &server.url(), fast_options());
     run.stored(1, WAIT).await;
     run.engine.pause(None);
     run.state(WAIT, |s| (*s == ConnectionState::Paused).then_some(()))
@@ -524,12 +469,7 @@ async fn waking_from_sleep_reconnects_at_once() {
         vec![stream_head(), frame(from + 1, "e", "{}"), Step::Hang]
     })
     .await;
-    let (_dir, paths) = temp_paths();
-    let mut run = start(
-        &paths,
-        vec![subscription("s", &server.url())],
-        fast_options(),
-    );
+    let (_dir, _paths, mut run) = start_one("s", &server.url(), fast_options());
     run.stored(1, WAIT).await;
     run.engine.announce_wake(Duration::from_secs(3600));
     let failure = run.next_failure(WAIT).await;
@@ -560,12 +500,7 @@ async fn aborted_mid_burst_then_restarted_from_disk_stores_everything_exactly_on
         steps
     })
     .await;
-    let (_dir, paths) = temp_paths();
-    let mut run = start(
-        &paths,
-        vec![subscription("s", &server.url())],
-        fast_options(),
-    );
+    let (_dir, paths, mut run) = start_one("s", &server.url(), fast_options());
     run.stored(3_000, WAIT).await;
     drop(run);
     assert!(server.requests().len() == 1);

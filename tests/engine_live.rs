@@ -12,18 +12,14 @@ use sse_tray::config::SubscriptionConfig;
 use sse_tray::engine::{ApplySummary, BackoffPolicy, ConnectionState, Failure, StopReason};
 use sse_tray::paths::AppPaths;
 use std::time::Duration;
-use support::engine_harness::{Running, Seen, fast_options, start, subscription};
+use support::engine_harness::{
+    Running, Seen, fast_options, start, start_one, subscription, temp_paths,
+};
 use support::sse_server::{
     RecordedRequest, ScriptedServer, Step, frame, resumed_from, status, stream_head,
 };
 
 const WAIT: Duration = Duration::from_secs(10);
-
-fn temp_paths() -> (tempfile::TempDir, AppPaths) {
-    let dir = tempfile::tempdir().unwrap();
-    let paths = AppPaths::under(dir.path());
-    (dir, paths)
-}
 
 fn id(name: &str) -> SubscriptionId {
     SubscriptionId::new(name)
@@ -284,12 +280,7 @@ async fn reconnect_now_cuts_a_backoff_short_and_reopens_a_live_connection() {
         steps
     })
     .await;
-    let (_dir, paths) = temp_paths();
-    let mut run = start(
-        &paths,
-        vec![subscription("s", &server.url())],
-        slow_backoff(),
-    );
+    let (_dir, _paths, mut run) = start_one("s", &server.url(), slow_backoff());
     let delay = state_of(&mut run, "s", |s| match s {
         ConnectionState::Reconnecting {
             reason: Failure::Closed,
@@ -330,12 +321,7 @@ async fn reconnect_now_restarts_a_subscription_stopped_by_a_401() {
         _ => vec![stream_head(), frame(1, "tick", "x"), Step::Hang],
     })
     .await;
-    let (_dir, paths) = temp_paths();
-    let mut run = start(
-        &paths,
-        vec![subscription("s", &server.url())],
-        slow_backoff(),
-    );
+    let (_dir, _paths, mut run) = start_one("s", &server.url(), slow_backoff());
     let reason = state_of(&mut run, "s", |s| match s {
         ConnectionState::Stopped { reason } => Some(reason.clone()),
         _ => None,
@@ -352,12 +338,7 @@ async fn reconnect_now_restarts_a_subscription_stopped_by_a_401() {
 #[tokio::test]
 async fn removing_a_stopped_subscription_reports_it_shut_down() {
     let server = ScriptedServer::start(|_, _| vec![status(401, &[])]).await;
-    let (_dir, paths) = temp_paths();
-    let mut run = start(
-        &paths,
-        vec![subscription("s", &server.url())],
-        fast_options(),
-    );
+    let (_dir, _paths, mut run) = start_one("s", &server.url(), fast_options());
     state_of(&mut run, "s", |s| {
         matches!(
             s,
@@ -408,12 +389,7 @@ async fn bytes_received_counts_body_bytes_across_connections() {
         ]
     })
     .await;
-    let (_dir, paths) = temp_paths();
-    let mut run = start(
-        &paths,
-        vec![subscription("s", &server.url())],
-        slow_backoff(),
-    );
+    let (_dir, _paths, mut run) = start_one("s", &server.url(), slow_backoff());
     assert_eq!(run.engine.bytes_received(&id("unknown")), None);
     stored_ids(&mut run, "s", 1).await;
     let first = body(1).len() as u64;

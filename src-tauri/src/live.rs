@@ -5,7 +5,9 @@
 //! so every path applies a config the same way.
 
 use crate::state::{AppState, ConfigProblem, SubscriptionInfo, lock};
+use sse_tray::SubscriptionId;
 use sse_tray::config::{Config, LoadedConfig};
+use sse_tray::diagnostics::Diagnostics;
 use sse_tray::engine::{ConnectionState, Report, ReportBody, StopReason};
 use sse_tray::event::now_unix_ms;
 use sse_tray::notify::NotifySubscription;
@@ -98,16 +100,7 @@ fn apply_config(state: &AppState, config: Config, force: bool) {
     let mut diagnostics = lock(&state.diagnostics);
     diagnostics.retain(&ids);
     for (spec, reason) in unresolved {
-        let stopped = ConnectionState::Stopped {
-            reason: StopReason::InvalidRequest { message: reason },
-        };
-        diagnostics.observe(
-            &Report {
-                subscription: spec.id.clone(),
-                body: ReportBody::State(stopped.clone()),
-            },
-            now_unix_ms(),
-        );
+        let stopped = credential_missing(&mut diagnostics, &spec.id, reason);
         if let Some((_, slot)) = lock(&state.live)
             .states
             .iter_mut()
@@ -120,6 +113,26 @@ fn apply_config(state: &AppState, config: Config, force: bool) {
     *lock(&state.config) = config;
     state.revision.fetch_add(1, Ordering::SeqCst);
     state.refresh.notify_one();
+}
+
+/// The state of a subscription that cannot run because its secret cannot be had (not saved,
+/// keyring locked): stopped with the reason in words, recorded in the diagnostics.
+pub fn credential_missing(
+    diagnostics: &mut Diagnostics,
+    id: &SubscriptionId,
+    reason: String,
+) -> ConnectionState {
+    let stopped = ConnectionState::Stopped {
+        reason: StopReason::InvalidRequest { message: reason },
+    };
+    diagnostics.observe(
+        &Report {
+            subscription: id.clone(),
+            body: ReportBody::State(stopped.clone()),
+        },
+        now_unix_ms(),
+    );
+    stopped
 }
 
 /// What the watcher calls with each changed `config.toml`: a valid file is applied; an invalid

@@ -8,8 +8,7 @@ use crate::state::{AppState, ConfigProblem, Live, SubscriptionInfo};
 use sse_tray::config::{self, Config, SubscriptionConfig};
 use sse_tray::config_watch::ConfigWatcher;
 use sse_tray::diagnostics::Diagnostics;
-use sse_tray::engine::{ConnectionState, Engine, EngineOptions, Report, ReportBody, StopReason};
-use sse_tray::event::now_unix_ms;
+use sse_tray::engine::{ConnectionState, Engine, EngineOptions};
 use sse_tray::history::HistoryStore;
 use sse_tray::notify::{
     DesktopNotifier, DesktopOptions, NotificationAction, NotificationPipeline, Notifier,
@@ -149,16 +148,7 @@ pub async fn start(paths: AppPaths, options: LaunchOptions) -> Result<Started, S
         diagnostics.set_resume_point(id, resume.get(id).and_then(|r| r.last_event_id.clone()));
     }
     for (spec, reason) in unresolved {
-        let stopped = ConnectionState::Stopped {
-            reason: StopReason::InvalidRequest { message: reason },
-        };
-        diagnostics.observe(
-            &Report {
-                subscription: spec.id.clone(),
-                body: ReportBody::State(stopped.clone()),
-            },
-            now_unix_ms(),
-        );
+        let stopped = crate::live::credential_missing(&mut diagnostics, &spec.id, reason);
         states.push((spec.id, stopped));
     }
     let state = Arc::new(AppState {

@@ -71,6 +71,24 @@ pub fn subscription(id: &str, url: &str) -> SubscriptionConfig {
     spec
 }
 
+/// Paths in a fresh temp dir (kept alive by the returned guard).
+pub fn temp_paths() -> (tempfile::TempDir, AppPaths) {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = AppPaths::under(dir.path());
+    (dir, paths)
+}
+
+/// The common case: one subscription `id` at `url` in fresh temp paths, started.
+pub fn start_one(
+    id: &str,
+    url: &str,
+    options: EngineOptions,
+) -> (tempfile::TempDir, AppPaths, Running) {
+    let (dir, paths) = temp_paths();
+    let run = start(&paths, vec![subscription(id, url)], options);
+    (dir, paths, run)
+}
+
 /// A running engine and what it reports.
 pub struct Running {
     pub engine: Engine,
