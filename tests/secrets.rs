@@ -19,8 +19,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use sse_tray::config::Config;
 use sse_tray::config::{Auth, SecretLocation, SubscriptionConfig};
 use sse_tray::secrets::{CredentialError, KeyringStatus, SecretStore, with_credentials};
+use sse_tray::settings::{AuthForm, SettingsEditor, SubscriptionForm};
 use sse_tray::{Error, SubscriptionId};
 use tempfile::TempDir;
 
@@ -458,8 +460,56 @@ fn scenario_in_child() {
                 &[format!("{err:?}"), err.to_string(), format!("{store:?}")],
             );
 
+            // The settings window refuses to keep the secret in the file without the opt-in…
+            let dir = tempfile::tempdir().unwrap();
+            let paths = sse_tray::paths::AppPaths::under(dir.path());
+            let editor = SettingsEditor::new(paths.clone(), test_store());
+            let mut form = SubscriptionForm {
+                name: "Feed".into(),
+                url: "https://feed.example.com/events".into(),
+                enabled: true,
+                auth: AuthForm {
+                    kind: "bearer".into(),
+                    secret: Some(secret.into()),
+                    ..AuthForm::default()
+                },
+                ..SubscriptionForm::default()
+            };
+            let refused = editor
+                .save_subscription(&Config::default(), &form)
+                .unwrap_err();
+            assert_eq!(refused.fields[0].field, "auth.secret", "{refused:?}");
+            assert!(
+                refused.message.contains("keyring is unavailable")
+                    && refused.message.contains("plain text"),
+                "{refused:?}"
+            );
+            assert!(
+                !paths.config_file().exists(),
+                "a refused save wrote the file"
+            );
+            // … and keeps it there once the person opts in.
+            form.auth.plaintext = true;
+            let (config, saved) = editor.save_subscription(&Config::default(), &form).unwrap();
+            let text = std::fs::read_to_string(paths.config_file()).unwrap();
+            assert!(text.contains("store = \"plaintext\"") && text.contains(secret));
+
             // The keyring starts later: the same store notices without a restart.
             let _keyring = GnomeKeyring::start();
+            // Saving again without the opt-in moves the secret out of the file into the keyring.
+            let mut moved = SubscriptionForm::from_config(&saved, true);
+            moved.auth.plaintext = false;
+            editor.save_subscription(&config, &moved).unwrap();
+            let text = std::fs::read_to_string(paths.config_file()).unwrap();
+            assert!(
+                !text.contains(secret) && text.contains("store = \"keyring\""),
+                "{text}"
+            );
+            assert_eq!(
+                editor.secrets().get(&saved.id).unwrap().as_deref(),
+                Some(secret)
+            );
+            editor.secrets().delete(&saved.id).unwrap();
             assert_eq!(store.availability(), KeyringStatus::Available);
             store.set(&id, secret).unwrap();
             let run = with_credentials(&spec, &store).unwrap();

@@ -8,8 +8,9 @@ use crate::config::{Auth, IdleTimeout, ResumeMode, SecretLocation, SubscriptionC
 use crate::notify::{NotificationPrefs, Priority};
 use serde::{Deserialize, Serialize};
 
-/// One subscription as the form shows and submits it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// One subscription as the form shows and submits it. Missing fields take the defaults of a
+/// new subscription (enabled, automatic idle timeout, `Last-Event-ID`, no credential).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct SubscriptionForm {
     /// `None` for a new subscription; fixed once saved (it keys history and resume state).
@@ -87,13 +88,44 @@ pub struct ResumeForm {
 }
 
 /// The idle-timeout part of [`SubscriptionForm`].
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct IdleTimeoutForm {
     /// Let the engine decide.
     pub auto: bool,
     /// Fixed seconds when not automatic.
     pub seconds: Option<i64>,
+}
+
+impl Default for IdleTimeoutForm {
+    fn default() -> Self {
+        IdleTimeoutForm {
+            auto: true,
+            seconds: None,
+        }
+    }
+}
+
+impl Default for SubscriptionForm {
+    fn default() -> Self {
+        SubscriptionForm {
+            id: None,
+            name: String::new(),
+            url: String::new(),
+            enabled: true,
+            auth: AuthForm::default(),
+            resume: ResumeForm::default(),
+            idle_timeout: IdleTimeoutForm::default(),
+            headers: Vec::new(),
+            include_types: Vec::new(),
+            exclude_types: Vec::new(),
+            min_priority: None,
+            mute: false,
+            title_template: String::new(),
+            body_template: String::new(),
+            tls_ca_file: String::new(),
+        }
+    }
 }
 
 /// One extra header row.
