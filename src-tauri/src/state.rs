@@ -137,15 +137,41 @@ impl AppState {
     /// The tray's presentation right now.
     pub fn tray_status(&self, now_ms: i64) -> TrayStatus {
         let detail = self.worst_problem();
+        let troubled = self.troubled_lines(now_ms);
         let live = lock(&self.live);
         let states: Vec<&ConnectionState> = live.states.iter().map(|(_, s)| s).collect();
-        status::summarize(
+        let mut status = status::summarize(
             &states,
             live.unread,
             self.pipeline.is_quiet(),
             detail.as_deref(),
             now_ms,
-        )
+        );
+        for line in troubled {
+            status.tooltip.push('\n');
+            status.tooltip.push_str(&line);
+        }
+        status
+    }
+
+    /// One tooltip line per subscription that is not simply connected or paused, in the
+    /// diagnostics' words ("Builds: retrying in 8 s — server answered HTTP 503"). Healthy ones
+    /// are left out: their "last event 12 s ago" would change every second and redraw the tray.
+    fn troubled_lines(&self, now_ms: i64) -> Vec<String> {
+        let names = lock(&self.subscriptions).clone();
+        let diagnostics = lock(&self.diagnostics);
+        names
+            .iter()
+            .filter_map(|info| {
+                let facts = diagnostics.get(&info.id)?;
+                match facts.state {
+                    Some(ConnectionState::Connected { .. } | ConnectionState::Paused) | None => {
+                        None
+                    }
+                    _ => Some(format!("{}: {}", info.name, facts.summary(now_ms))),
+                }
+            })
+            .collect()
     }
 
     /// The problem the tray should name: the first stopped subscription's reason (the same
