@@ -9,7 +9,8 @@
 //!    nowhere in `config.toml` or the logs; the other subscription kept its one connection;
 //! 3. editing its URL reconnects it without a resume point; the other keeps its connection;
 //! 4. "Reconnect now" reconnects the other;
-//! 5. an invalid hand edit of `config.toml` is reported and the old config keeps running;
+//! 5. an invalid hand edit of `config.toml` is reported and the old config keeps running; a
+//!    valid one is applied (a rename without reconnecting);
 //! 6. a TLS server with a private CA fails "Test connection" until its CA file is set, then works.
 
 mod support;
@@ -307,14 +308,21 @@ async fn settings_window_edits_subscriptions_live_with_keyring_secrets() {
         "an invalid edit must not restart streams"
     );
     assert_eq!((keep.open_streams(), secured.open_streams()), (1, 1));
-    std::fs::write(&config_file, &good_text).expect("undo the edit");
+    // A valid hand edit is applied; a rename does not even reconnect.
+    assert!(good_text.contains("name = \"Test feed\""), "{good_text}");
+    std::fs::write(
+        &config_file,
+        good_text.replace("name = \"Test feed\"", "name = \"Renamed by hand\""),
+    )
+    .expect("valid hand edit");
     tokio::task::block_in_place(|| {
         session.wait_for(
-            "the banner to go",
+            "the banner to go and the new name to show",
             15,
-            "return document.getElementById('config-error').hidden;",
+            "return document.getElementById('config-error').hidden && document.querySelector('#sub-list li[data-id=\"test\"]').textContent.includes('Renamed by hand');",
         );
     });
+    assert_eq!(keep.request_count(), 2, "a rename must not reconnect");
 
     // 6. TLS with a private CA: refused until the CA file is configured.
     tokio::task::block_in_place(|| {
