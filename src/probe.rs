@@ -447,6 +447,30 @@ fn build_request(
     Ok(request)
 }
 
+/// A connection error in the same plain words "Test connection" uses ("Connection refused by
+/// host:port — is the server running?", "TLS: the certificate of … is not trusted …"), for the
+/// engine's diagnostics: a person reads the same sentence in both places.
+pub fn describe_connect_error(err: &(dyn StdError + 'static), url: &str) -> String {
+    let (outcome, detail) = classify(err);
+    let target = url
+        .parse::<Uri>()
+        .map(|uri| host_port(&uri))
+        .unwrap_or_default();
+    ProbeReport {
+        ok: false,
+        outcome,
+        status: None,
+        content_type: None,
+        first: None,
+        elapsed_ms: 0,
+        timeout_ms: 0,
+        target,
+        via_proxy: None,
+        detail: Some(detail),
+    }
+    .summary()
+}
+
 /// Classifies a failed request by walking its error chain (including errors wrapped inside
 /// `io::Error`s, which `source()` skips).
 fn classify(err: &(dyn StdError + 'static)) -> (ProbeOutcome, String) {

@@ -535,3 +535,21 @@ async fn aborted_mid_burst_then_restarted_from_disk_stores_everything_exactly_on
         "restart resumed from disk"
     );
 }
+
+#[tokio::test]
+async fn a_refused_connection_is_explained_in_the_words_test_connection_uses() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let url = format!("http://127.0.0.1:{port}/events");
+    let (_dir, _paths, mut run) = start_one("s", &url, fast_options());
+    let failure = run.next_failure(Duration::from_secs(10)).await;
+    assert_eq!(
+        failure.to_string(),
+        format!(
+            "connection failed: Connection refused by 127.0.0.1:{port} — is the server running?"
+        )
+    );
+    run.engine.shutdown().await.unwrap();
+}

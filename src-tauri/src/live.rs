@@ -123,7 +123,7 @@ pub fn credential_missing(
     reason: String,
 ) -> ConnectionState {
     let stopped = ConnectionState::Stopped {
-        reason: StopReason::InvalidRequest { message: reason },
+        reason: StopReason::CredentialsUnavailable { message: reason },
     };
     diagnostics.observe(
         &Report {

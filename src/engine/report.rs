@@ -133,6 +133,13 @@ pub enum StopReason {
         /// 401 or 403.
         status: u16,
     },
+    /// Its secret cannot be had (none saved, keyring unavailable): a person must act in
+    /// Settings. Reported by the app, which resolves secrets before the engine runs.
+    #[error("{message}")]
+    CredentialsUnavailable {
+        /// What is missing and what to do, in words (never the secret).
+        message: String,
+    },
     /// The subscription cannot be turned into a request (bad URL or header).
     #[error("invalid request: {message}")]
     InvalidRequest {

@@ -528,7 +528,7 @@ impl Supervisor {
                     message: violation.to_string(),
                 }),
                 None => retry(Failure::Transport {
-                    message: error_chain(&err),
+                    message: crate::probe::describe_connect_error(&err, &self.spec.url),
                 }),
             },
             E::TimedOut => retry(Failure::Transport {
@@ -657,21 +657,6 @@ pub fn with_query_param(url: &str, param: &str, value: &str) -> String {
         }
         Err(_) => url.to_owned(),
     }
-}
-
-/// An error with its sources, e.g. "transport error: client error (Connect): connection refused".
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let part = cause.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// Server-provided text made safe for a one-line diagnostic: control characters replaced,
