@@ -245,6 +245,9 @@ function wire() {
     const pane = e.currentTarget;
     if (pane.scrollTop + pane.clientHeight > pane.scrollHeight - 400) loadPage(false);
   });
+  $('open-settings').addEventListener('click', () => {
+    invoke('open_settings').catch((e) => showNotice(`Could not open the settings: ${e}`));
+  });
   $('mark-all').addEventListener('click', async () => {
     try {
       setUnread(await invoke('mark_all_read', { subscription: $('subscription').value || null }));

@@ -157,6 +157,12 @@ async fn history_window_lists_searches_details_and_escapes() {
     notifications.invoke_action(build.id, "default").await;
     tokio::task::block_in_place(|| {
         session.wait_for("the clicked event's details", 10, "return document.getElementById('d-type').textContent === 'build' && document.getElementById('d-id').textContent === '3';");
+        // The header's Settings button opens the settings window.
+        let settings = session.find("#open-settings");
+        session.click(&settings);
+    });
+    app::wait_window_viewable("SSE Tray — settings", 15).await;
+    tokio::task::block_in_place(|| {
         session.close();
     });
     drop(driver);
