@@ -384,7 +384,26 @@ impl SettingsEditor {
         })
     }
 
+    /// Writes `config`. A hand edit on disk that does not load (the app kept running the last
+    /// good configuration) would be overwritten by the save, so it is first copied aside to
+    /// `config.toml.rejected-<unix seconds>`: a typo in a long hand edit is not lost to a click.
     fn write(&self, config: &Config) -> Result<(), FormErrors> {
+        let file = self.paths.config_file();
+        if let Ok(text) = std::fs::read_to_string(&file)
+            && config::parse_str(&text).is_err()
+        {
+            let aside = file.with_extension(format!(
+                "toml.rejected-{}",
+                crate::event::now_unix_ms() / 1000
+            ));
+            std::fs::copy(&file, &aside).map_err(|e| {
+                FormErrors::general(format!(
+                    "config.toml has an unsaved hand edit with an error, and it could not be                      kept as {}: {e}; nothing was saved",
+                    aside.display()
+                ))
+            })?;
+            tracing::warn!(aside = %aside.display(), "kept the invalid hand edit of config.toml");
+        }
         config::save(&self.paths, config).map_err(|e| {
             FormErrors::general(format!(
                 "could not save {}: {e}",
@@ -743,6 +762,41 @@ mod tests {
                 .message
                 .contains("no longer exists")
         );
+    }
+
+    #[test]
+    fn saving_over_an_invalid_hand_edit_keeps_the_edit_aside() {
+        let (dir, editor) = editor();
+        let (config, _) = editor
+            .save_subscription(&Config::default(), &form("A", "https://a/"))
+            .unwrap();
+        let file = editor.paths.config_file();
+        let hand_edit = format!(
+            "{}\n[[subscription]]\nid = \"typo\"\nurl = \"htp://b/\"\n",
+            std::fs::read_to_string(&file).unwrap()
+        );
+        std::fs::write(&file, &hand_edit).unwrap();
+        editor
+            .set_enabled(&config, &config.subscriptions[0].id, false)
+            .unwrap();
+        let kept: Vec<_> = std::fs::read_dir(file.parent().unwrap())
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("config.toml.rejected-")
+            })
+            .collect();
+        assert_eq!(kept.len(), 1, "{:?}", dir.path());
+        assert_eq!(std::fs::read_to_string(kept[0].path()).unwrap(), hand_edit);
+        assert!(config::load(&editor.paths).is_ok());
+        // A valid file is simply replaced.
+        editor
+            .set_enabled(&config, &config.subscriptions[0].id, true)
+            .unwrap();
+        let count = std::fs::read_dir(file.parent().unwrap()).unwrap().count();
+        assert_eq!(count, 2, "config.toml and the one kept edit");
     }
 
     #[test]
