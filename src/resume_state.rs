@@ -32,6 +32,10 @@ pub struct SubscriptionResume {
     pub last_error_at: Option<i64>,
     /// What that failure was, for the UI.
     pub last_error: Option<String>,
+    /// The URL the resume point belongs to. An id from one server means nothing to another, so
+    /// a subscription whose URL changed — even by a hand edit while the app was closed — starts
+    /// fresh. Absent in files written before it existed (then the point is kept).
+    pub url: Option<String>,
 }
 
 /// The file as stored.

@@ -408,6 +408,7 @@ fn state_round_trips() {
             last_connected_at: Some(1_700_000_000_123),
             last_error_at: None,
             last_error: None,
+            url: None,
         })
     );
     assert_eq!(

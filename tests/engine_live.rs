@@ -453,3 +453,32 @@ async fn an_unusable_ca_file_stops_the_subscription_until_fixed() {
     assert_eq!(stored_ids(&mut run, "s", 2).await, ["1", "2"]);
     run.engine.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_url_edited_while_the_app_was_closed_starts_fresh_and_the_same_url_resumes() {
+    let (old, new) = (
+        ScriptedServer::start(two_more).await,
+        ScriptedServer::start(two_more).await,
+    );
+    let (_dir, paths) = temp_paths();
+    let mut run = start(&paths, vec![subscription("s", &old.url())], fast_options());
+    assert_eq!(stored_ids(&mut run, "s", 2).await, ["1", "2"]);
+    run.engine.shutdown().await.unwrap();
+    assert_eq!(saved_resume_point(&paths, "s").as_deref(), Some("2"));
+
+    // Same URL on the next start: resumes.
+    let mut run = start(&paths, vec![subscription("s", &old.url())], fast_options());
+    assert_eq!(stored_ids(&mut run, "s", 2).await, ["3", "4"]);
+    assert_eq!(
+        requests_reach(&old, 2).await[1].header("last-event-id"),
+        Some("2")
+    );
+    run.engine.shutdown().await.unwrap();
+
+    // The file now names another server: its first request carries no foreign id.
+    let mut run = start(&paths, vec![subscription("s", &new.url())], fast_options());
+    let first = &requests_reach(&new, 1).await[0];
+    assert_eq!(first.header("last-event-id"), None);
+    assert_eq!(stored_ids(&mut run, "s", 2).await.len(), 2);
+    run.engine.shutdown().await.unwrap();
+}

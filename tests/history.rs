@@ -665,7 +665,7 @@ fn reopening_is_idempotent_and_keeps_data() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
@@ -806,4 +806,67 @@ fn a_writer_and_a_reader_work_at_once() {
     assert!(reads > 0);
     assert_eq!(writer.total_count(None).unwrap(), 20_000);
     assert_eq!(search(&writer, "payload").len(), 1000, "page limit");
+}
+
+#[test]
+fn duplicates_are_per_url_and_older_rows_are_adopted_by_the_current_one() {
+    let dir = TempDir::new().unwrap();
+    let sub = SubscriptionId::new("a");
+    // A database as the previous build left it: schema v1, rows without a source.
+    {
+        std::fs::create_dir_all(db(&dir).parent().unwrap()).unwrap();
+        let conn = rusqlite::Connection::open(db(&dir)).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE events (key INTEGER PRIMARY KEY, subscription TEXT NOT NULL,
+                event_id TEXT, event_type TEXT NOT NULL, data TEXT NOT NULL,
+                received_at INTEGER NOT NULL, read INTEGER NOT NULL DEFAULT 0);
+             CREATE UNIQUE INDEX events_dedupe ON events(subscription, event_id);
+             CREATE TABLE event_counts (subscription TEXT NOT NULL, event_type TEXT NOT NULL,
+                total INTEGER NOT NULL, unread INTEGER NOT NULL,
+                PRIMARY KEY (subscription, event_type)) WITHOUT ROWID;
+             CREATE VIRTUAL TABLE events_fts USING fts5(event_type, data, content = '',
+                contentless_delete = 1);
+             CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+             INSERT INTO meta (name, value) VALUES ('fts_indexed_upto', 0), ('key_floor', 0);
+             INSERT INTO events (key, subscription, event_id, event_type, data, received_at)
+                VALUES (1, 'a', '1', 't', 'old server', 1);
+             INSERT INTO event_counts VALUES ('a', 't', 1, 1);
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let mut store = open(&dir);
+    store.set_source(&sub, "https://old.example.com/events");
+    assert_eq!(store.adopt_legacy_rows(&sub).unwrap(), 1);
+    // The old server replays id 1: a duplicate.
+    assert_eq!(
+        store
+            .insert_batch(&[ev("a", Some("1"), "t", "replay", 2)])
+            .unwrap(),
+        [InsertOutcome::Duplicate]
+    );
+    // The URL changes: the new server's id 1 is a different event.
+    store.set_source(&sub, "https://new.example.com/events");
+    let stored = store
+        .insert_batch(&[ev("a", Some("1"), "t", "new server", 3)])
+        .unwrap();
+    assert!(
+        matches!(stored[0], InsertOutcome::Inserted(_)),
+        "{stored:?}"
+    );
+    assert_eq!(
+        store
+            .insert_batch(&[ev("a", Some("1"), "t", "again", 4)])
+            .unwrap(),
+        [InsertOutcome::Duplicate]
+    );
+    // Back to the old URL: its events are recognised again.
+    store.set_source(&sub, "https://old.example.com/events");
+    assert_eq!(
+        store
+            .insert_batch(&[ev("a", Some("1"), "t", "replay", 5)])
+            .unwrap(),
+        [InsertOutcome::Duplicate]
+    );
+    assert_eq!(store.unread_count(None).unwrap(), 2);
 }

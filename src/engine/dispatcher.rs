@@ -57,7 +57,7 @@ pub enum ToWriter {
     ForgetResume(SubscriptionId),
     /// Where the subscription should start, after every event reported before this request is
     /// stored.
-    StartPoint(SubscriptionId, oneshot::Sender<StartPoint>),
+    StartPoint(SubscriptionId, String, oneshot::Sender<StartPoint>),
 }
 
 impl From<Report> for ToWriter {
@@ -213,7 +213,40 @@ impl Dispatcher {
                 // Durably now: a crash must not bring the old URL's resume point back.
                 self.flush_resume();
             }
-            ToWriter::StartPoint(subscription, reply) => {
+            ToWriter::StartPoint(subscription, url, reply) => {
+                let saved_url = self
+                    .resume
+                    .get(&subscription)
+                    .map(|state| state.url.as_deref());
+                let moved = saved_url.flatten().is_some_and(|saved| saved != url);
+                // Resume state from a build that did not record URLs: its history rows are
+                // this URL's (the URL could not have been told apart then).
+                let legacy = matches!(saved_url, Some(None));
+                self.history.set_source(&subscription, &url);
+                if legacy {
+                    match self.history.adopt_legacy_rows(&subscription) {
+                        Ok(rows) => {
+                            tracing::info!(%subscription, rows, "history rows adopted by the subscription's URL")
+                        }
+                        Err(error) => {
+                            tracing::warn!(%subscription, %error, "could not adopt older history rows; a replayed event may be stored twice")
+                        }
+                    }
+                }
+                if moved {
+                    tracing::info!(%subscription, "the URL changed since the resume point was saved; starting fresh");
+                    self.resume.remove(&subscription);
+                    self.flush_resume();
+                }
+                if self
+                    .resume
+                    .get(&subscription)
+                    .and_then(|s| s.url.as_deref())
+                    != Some(&url)
+                {
+                    self.resume
+                        .update(&subscription, |state| state.url = Some(url));
+                }
                 let start = self
                     .resume
                     .get(&subscription)

@@ -510,7 +510,11 @@ impl Launcher {
                 }
                 let (reply, start) = oneshot::channel();
                 if reports
-                    .send(ToWriter::StartPoint(spec.id.clone(), reply))
+                    .send(ToWriter::StartPoint(
+                        spec.id.clone(),
+                        spec.url.clone(),
+                        reply,
+                    ))
                     .await
                     .is_err()
                 {

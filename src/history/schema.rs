@@ -55,6 +55,15 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
     INSERT INTO meta (name, value) VALUES ('fts_indexed_upto', 0), ('key_floor', 0);
     ",
+    // v2: dedupe per source. An event id means something only to the server that issued it:
+    // after a subscription's URL changes, the new server's ids (often 1, 2, 3 … again) must not
+    // be taken for the old server's and dropped. `source` identifies the URL (see
+    // `store::source_of`); rows stored before v2 have 0 until their subscription adopts them.
+    "
+    ALTER TABLE events ADD COLUMN source INTEGER NOT NULL DEFAULT 0;
+    DROP INDEX events_dedupe;
+    CREATE UNIQUE INDEX events_dedupe ON events(subscription, source, event_id);
+    ",
 ];
 
 /// The schema version this build writes.

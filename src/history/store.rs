@@ -11,6 +11,7 @@ use super::search_index;
 use super::{EventKey, InsertOutcome, StoredEvent};
 use crate::{Error, ReceivedEvent, Result, SubscriptionId};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// The columns every query returning a [`StoredEvent`] selects, in the order [`event_from_row`]
@@ -30,6 +31,23 @@ pub struct HistoryStore {
     retention: Retention,
     /// Started by the first `insert_batch`: handles that only read never need it.
     checkpointer: Option<Checkpointer>,
+    /// The source (URL) each subscription's new events come from; 0 when never set.
+    sources: HashMap<SubscriptionId, i64>,
+}
+
+/// The dedupe source of a subscription URL: a stable 64-bit FNV-1a hash (stable across builds
+/// and platforms, unlike `std`'s hasher), never 0, which marks rows stored before sources
+/// existed.
+pub fn source_of(url: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in url.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    match i64::from_ne_bytes(hash.to_ne_bytes()) {
+        0 => 1,
+        source => source,
+    }
 }
 
 impl HistoryStore {
@@ -65,6 +83,7 @@ impl HistoryStore {
             path: path.to_path_buf(),
             retention: Retention::default(),
             checkpointer: None,
+            sources: HashMap::new(),
         })
     }
 
@@ -94,6 +113,28 @@ impl HistoryStore {
         &self.path
     }
 
+    /// Says which URL `subscription`'s next events come from: duplicates are found among the
+    /// events of the same URL only (see the v2 migration). Until called, events are stored
+    /// under source 0.
+    pub fn set_source(&mut self, subscription: &SubscriptionId, url: &str) {
+        self.sources.insert(subscription.clone(), source_of(url));
+    }
+
+    /// Gives rows stored before sources existed (source 0) to `subscription`'s current source,
+    /// so the first run after the upgrade still recognises a replayed event as a duplicate.
+    /// Run once, when the resume state shows the subscription was last used by an older build.
+    /// Returns how many rows were adopted. Rows that would collide stay where they are.
+    pub fn adopt_legacy_rows(&mut self, subscription: &SubscriptionId) -> Result<usize> {
+        let source = self.sources.get(subscription).copied().unwrap_or(0);
+        if source == 0 {
+            return Ok(0);
+        }
+        Ok(self.conn.execute(
+            "UPDATE OR IGNORE events SET source = ?1 WHERE subscription = ?2 AND source = 0",
+            (source, subscription.as_str()),
+        )?)
+    }
+
     /// Stores a batch in one transaction and says, in input order, which events were stored and
     /// which were duplicates of a stored event (same subscription and non-empty event id, including
     /// an earlier event of the same batch). Events without an id are always stored.
@@ -114,8 +155,8 @@ impl HistoryStore {
         let mut next_key = next_key(&tx)?;
         {
             let mut insert = tx.prepare_cached(
-                "INSERT INTO events (key, subscription, event_id, event_type, data, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                "INSERT INTO events (key, subscription, event_id, event_type, data, received_at, source)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT DO NOTHING",
             )?;
             for event in events {
@@ -127,6 +168,7 @@ impl HistoryStore {
                     event.event_type.as_str(),
                     event.data.as_str(),
                     event.received_at,
+                    self.sources.get(&event.subscription).copied().unwrap_or(0),
                 ))?;
                 if changed == 0 {
                     outcomes.push(InsertOutcome::Duplicate);
