@@ -11,7 +11,9 @@
 //! 4. "Reconnect now" reconnects the other;
 //! 5. an invalid hand edit of `config.toml` is reported and the old config keeps running; a
 //!    valid one is applied (a rename without reconnecting);
-//! 6. a TLS server with a private CA fails "Test connection" until its CA file is set, then works.
+//! 6. a TLS server with a private CA fails "Test connection" until its CA file is set, then works;
+//! 7.–11. export without secrets, field errors and the plain-http warning, notification
+//!    preferences and do not disturb, import, start at login.
 
 mod support;
 
@@ -372,7 +374,97 @@ async fn settings_window_edits_subscriptions_live_with_keyring_secrets() {
         );
     });
 
-    // 8. Start at login: a login item that starts the app hidden.
+    // 8. Field errors next to their fields, and the plain-http warning.
+    tokio::task::block_in_place(|| {
+        click(&session, "#add-subscription");
+        type_into(&session, "f-name", "Bad one");
+        type_into(&session, "f-url", "http://plain.example.com/events");
+        set_value(&session, "f-auth-type", "bearer");
+        let warning = session.wait_for(
+            "the plain-http warning",
+            5,
+            "const w = document.getElementById('f-url-warning'); return !w.hidden && w.textContent;",
+        );
+        assert!(
+            warning.as_str().is_some_and(|w| w.contains("unencrypted")),
+            "{warning}"
+        );
+        type_into(&session, "f-url", "ftp://nowhere");
+        type_into(&session, "f-secret", "irrelevant");
+        save(&session);
+        let error = session.wait_for(
+            "the URL's field error",
+            5,
+            "return document.querySelector('.field-error[data-for=\"url\"]').textContent;",
+        );
+        assert!(
+            error.as_str().is_some_and(|e| e.contains("http://")),
+            "{error}"
+        );
+        session.execute("document.getElementById('cancel').click();", json!([]));
+    });
+    assert!(
+        !std::fs::read_to_string(&config_file)
+            .expect("config.toml")
+            .contains("Bad one"),
+        "a refused form was saved"
+    );
+
+    // 9. Notification preferences and do not disturb.
+    tokio::task::block_in_place(|| {
+        type_into(&session, "n-burst", "3");
+        click(&session, "#n-save");
+        session.wait_for(
+            "the notification settings to save",
+            10,
+            "return document.getElementById('n-message').textContent.includes('Saved');",
+        );
+        set_value(&session, "dnd", "oneHour");
+        session.wait_for(
+            "do not disturb to show",
+            10,
+            "return /^on until \\d\\d:\\d\\d/.test(document.getElementById('dnd-status').textContent);",
+        );
+    });
+    let saved = std::fs::read_to_string(&config_file).expect("config.toml");
+    assert!(saved.contains("burst = 3"), "{saved}");
+    wait_for_label(&menu, "do not disturb", 10).await;
+
+    // 10. Import: the same subscriptions plus one whose token must be entered; the ones that
+    // did not change keep their connections.
+    let requests_before = (keep.request_count(), secured.request_count());
+    tokio::task::block_in_place(|| {
+        let exported = session.execute(
+            "return document.getElementById('export-text').value;",
+            json!([]),
+        );
+        let text = format!(
+            "{}\n[[subscription]]\nid = \"needs-token\"\nname = \"Needs token\"\nurl = \"{}\"\nenabled = false\n[subscription.auth]\ntype = \"bearer\"\n",
+            exported.as_str().unwrap_or_default(),
+            keep.url
+        );
+        set_value(&session, "import-text", &text);
+        click(&session, "#import");
+        click(&session, "#import-yes");
+        let result = session.wait_for(
+            "the import result",
+            10,
+            "return document.getElementById('import-result').textContent;",
+        );
+        let result = result.as_str().unwrap_or_default();
+        assert!(
+            result.contains("Imported 4 subscriptions") && result.contains("Needs token"),
+            "{result}"
+        );
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        (keep.request_count(), secured.request_count()),
+        requests_before,
+        "an import that keeps a subscription as it was must not reconnect it"
+    );
+
+    // 11. Start at login: a login item that starts the app hidden.
     let autostart_dir = dirs.path().join("home/.config/autostart");
     tokio::task::block_in_place(|| click(&session, "#autostart"));
     let deadline = Instant::now() + Duration::from_secs(10);
