@@ -14,12 +14,14 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod history;
+pub mod links;
 pub mod notify;
 pub mod paths;
 pub mod probe;
 pub mod resume_state;
 pub mod secrets;
 pub mod settings;
+pub mod tray_status;
 
 pub use error::{Error, Result};
 pub use event::{GAP_EVENT_TYPE, ReceivedEvent, SubscriptionId};

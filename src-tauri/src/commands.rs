@@ -3,7 +3,6 @@
 //! they run on the async runtime, not on the GUI thread (a search over 100,000 rows must not
 //! freeze the tray).
 
-use crate::links;
 use crate::state::{AppState, StatusView, SubscriptionInfo, UiUpdate, lock};
 use serde::{Deserialize, Serialize};
 use sse_tray::SubscriptionId;
@@ -131,7 +130,7 @@ pub async fn clear_history(state: AppStateRef<'_>, subscription: Option<String>)
 /// Opens an http(s) URL in the browser; anything else is refused.
 #[tauri::command]
 pub async fn open_link(app: AppHandle, url: String) -> Result<()> {
-    if !links::is_web_url(&url) {
+    if !sse_tray::links::is_web_url(&url) {
         return Err(CommandError::Refused(
             "only http and https links are opened".into(),
         ));

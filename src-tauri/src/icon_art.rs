@@ -3,7 +3,7 @@
 //! (instead of shipping one PNG per combination) keeps every state consistent and lets a test
 //! check the pixels; it needs no image decoder at run time.
 
-use crate::status::{Look, TrayStatus};
+use sse_tray::tray_status::{Look, TrayStatus};
 
 /// Side of the square icon, in pixels (tray hosts scale it).
 pub const SIZE: u32 = 32;

@@ -3,16 +3,13 @@
 //! shell's parts each live in their own module (tray, window, commands, notification clicks).
 
 mod commands;
-mod dnd;
 mod icon_art;
 mod launch;
-mod links;
 mod live;
 mod settings_commands;
 mod sink;
 mod startup;
 mod state;
-mod status;
 mod tray;
 mod window;
 
@@ -159,7 +156,7 @@ async fn handle_clicks(
                 state.request_focus(UiUpdate::ShowList { subscription });
                 window::show(&app);
             }
-            NotificationAction::OpenUrl(url) if links::is_web_url(&url) => {
+            NotificationAction::OpenUrl(url) if sse_tray::links::is_web_url(&url) => {
                 use tauri_plugin_opener::OpenerExt;
                 if let Err(error) = app.opener().open_url(url, None::<&str>) {
                     tracing::error!(%error, "could not open the link");

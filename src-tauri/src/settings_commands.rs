@@ -4,7 +4,6 @@
 //! [`live::apply_saved`]. Errors go back as the core's [`FormErrors`] so the page can show each one next
 //! to its field. No secret is ever returned: forms carry only "saved: yes/no".
 
-use crate::dnd::{self, DndChoice};
 use crate::live;
 use crate::state::{AppState, ConfigProblem, lock};
 use serde::{Deserialize, Serialize};
@@ -13,6 +12,7 @@ use sse_tray::config::SecretLocation;
 use sse_tray::diagnostics::SubscriptionDiagnostics;
 use sse_tray::engine::ConnectionState;
 use sse_tray::event::now_unix_ms;
+use sse_tray::notify::dnd_choice::{self as dnd, DndChoice};
 use sse_tray::notify::{DoNotDisturb, Now};
 use sse_tray::probe::ProbeReport;
 use sse_tray::secrets::KeyringStatus;

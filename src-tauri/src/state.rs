@@ -2,7 +2,6 @@
 //! the engine's sink by `Arc` (no globals). Every lock here is a std `Mutex` held only for a few
 //! statements and never across an `.await`.
 
-use crate::status::{self, TrayStatus};
 use serde::Serialize;
 use sse_tray::SubscriptionId;
 use sse_tray::config::{Config, SubscriptionConfig};
@@ -13,6 +12,7 @@ use sse_tray::history::{HistoryStore, StoredEvent};
 use sse_tray::notify::NotificationPipeline;
 use sse_tray::paths::AppPaths;
 use sse_tray::settings::SettingsEditor;
+use sse_tray::tray_status::{self as status, TrayStatus};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tauri::ipc::Channel;

@@ -3,12 +3,12 @@
 //! tooltip and status line are redrawn by one refresher task that wakes on [`AppState::refresh`]
 //! and coalesces bursts, instead of redrawing once per stored event.
 
-use crate::dnd::{self, DndChoice};
 use crate::icon_art;
 use crate::state::{AppState, UiUpdate, lock};
 use crate::window;
 use sse_tray::event::now_unix_ms;
 use sse_tray::notify::Now;
+use sse_tray::notify::dnd_choice::{self as dnd, DndChoice};
 use std::sync::Arc;
 use std::time::Duration;
 use tauri::image::Image;
@@ -200,7 +200,11 @@ pub async fn run_refresher(app: AppHandle, state: Arc<AppState>, tray: Tray) {
 
 /// Pushes `status` to the tray. Called with no lock held: the setters wait for the main thread,
 /// which may itself be waiting for a lock in a menu handler.
-fn apply(tray: &Tray, status: &crate::status::TrayStatus, paused: bool) -> tauri::Result<()> {
+fn apply(
+    tray: &Tray,
+    status: &sse_tray::tray_status::TrayStatus,
+    paused: bool,
+) -> tauri::Result<()> {
     tray.icon.set_icon(Some(Image::new_owned(
         icon_art::render(status),
         icon_art::SIZE,

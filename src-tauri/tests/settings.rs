@@ -12,8 +12,8 @@
 //! 5. an invalid hand edit of `config.toml` is reported and the old config keeps running; a
 //!    valid one is applied (a rename without reconnecting);
 //! 6. a TLS server with a private CA fails "Test connection" until its CA file is set, then works;
-//! 7.–11. export without secrets, field errors and the plain-http warning, notification
-//!    preferences and do not disturb, import, start at login.
+//! 7. export without secrets; 8. field errors and the plain-http warning; 9. notification
+//!    preferences and do not disturb; 10. import; 11. start at login.
 
 mod support;
 

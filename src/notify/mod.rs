@@ -25,6 +25,7 @@
 
 pub mod action;
 pub mod desktop;
+pub mod dnd_choice;
 pub mod notifier;
 pub mod payload;
 pub mod pipeline;
@@ -36,6 +37,7 @@ pub mod throttle;
 
 pub use action::{NotificationAction, NotificationKey};
 pub use desktop::{DesktopNotifier, DesktopOptions};
+pub use dnd_choice::DndChoice;
 pub use notifier::{Capabilities, NotificationRequest, Notifier, NotifierHealth};
 pub use payload::{Mapped, Priority, Urgency};
 pub use pipeline::{NotificationPipeline, NotifySubscription};

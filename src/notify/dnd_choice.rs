@@ -1,7 +1,7 @@
 //! Do-not-disturb choices from the tray menu turned into the core's [`DoNotDisturb`] value. Pure:
 //! "until tomorrow" is computed from a [`Now`] passed in, so it is tested at any hour of any day.
 
-use sse_tray::notify::{DoNotDisturb, Now};
+use super::{DoNotDisturb, Now};
 
 /// When "until tomorrow" ends: 08:00 local time the next day.
 pub const MORNING_MS: i64 = 8 * 3_600_000;

@@ -1,10 +1,9 @@
 //! The tray's words and colour: one pure function from the subscriptions' connection states, the
 //! unread count, pause and do-not-disturb to what the icon, the tooltip and the menu's status line
 //! show. Time is passed in ("reconnecting in 8 s" is computed against `now`), so this is tested
-//! without a tray or a clock. It belongs in the core (it has no Tauri in it) and lives here only
-//! until the core grows a place for presentation summaries.
+//! without a tray or a clock; the app only draws it.
 
-use sse_tray::engine::ConnectionState;
+use crate::engine::ConnectionState;
 
 /// What the icon shows, worst first: the first that applies wins.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -122,7 +121,7 @@ pub fn summarize(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sse_tray::engine::{Failure, StopReason};
+    use crate::engine::{Failure, StopReason};
 
     fn reconnecting(at: i64) -> ConnectionState {
         ConnectionState::Reconnecting {
