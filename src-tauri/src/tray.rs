@@ -188,11 +188,19 @@ pub async fn run_refresher(app: AppHandle, state: Arc<AppState>, tray: Tray) {
             last = Some(status.clone());
         }
         let counting_down = status.status_line.contains(" in ");
+        // A timed do-not-disturb ends (or quiet hours begin) with nothing else happening: the
+        // quiet marker must still go away on time.
+        let now = now_unix_ms();
+        let quiet_changes_in = state
+            .pipeline
+            .quiet_may_change_at(now)
+            .map(|at| Duration::from_millis(u64::try_from(at - now).unwrap_or(0) + 50));
         let changed = state.refresh.notified();
         tokio::select! {
             () = state.cancel.cancelled() => break,
             () = changed => tokio::time::sleep(Duration::from_millis(250)).await,
             () = tokio::time::sleep(Duration::from_secs(1)), if counting_down => {}
+            () = tokio::time::sleep(quiet_changes_in.unwrap_or_default()), if quiet_changes_in.is_some() => {}
         }
     }
     drop(app);

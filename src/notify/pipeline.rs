@@ -148,6 +148,20 @@ impl NotificationPipeline {
         self.shared.deadline_moved.notify_one();
     }
 
+    /// When "held back" may next change on its own, for a display that shows it: the end of a
+    /// timed do-not-disturb, or — with quiet hours configured — within a minute (their
+    /// boundaries are local wall-clock times, which a sleep cannot target exactly across DST
+    /// and clock changes). `None` when only a person can change it.
+    pub fn quiet_may_change_at(&self, now_ms: i64) -> Option<i64> {
+        let policy = self.policy();
+        let dnd_ends = match policy.do_not_disturb(Now::system()) {
+            DoNotDisturb::Until(at) if at > now_ms => Some(at),
+            _ => None,
+        };
+        let quiet_hours = policy.prefs().quiet_hours.as_ref().map(|_| now_ms + 60_000);
+        [dnd_ends, quiet_hours].into_iter().flatten().min()
+    }
+
     /// Whether notifications are held back right now (quiet hours or do-not-disturb).
     pub fn is_quiet(&self) -> bool {
         self.policy().is_quiet(Now::system())
@@ -184,5 +198,51 @@ async fn sleep_or_forever(wait: Option<Duration>) {
     match wait {
         Some(wait) => tokio::time::sleep(wait).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::{Capabilities, NotificationKey, NotificationRequest, NotifierHealth};
+    use crate::notify::{QuietHours, TimeOfDay};
+
+    /// Only the schedule is under test here; what would be shown is dropped.
+    struct Discard;
+
+    impl Notifier for Discard {
+        fn show(&self, _request: NotificationRequest) {}
+        fn close(&self, _key: &NotificationKey) {}
+        fn capabilities(&self) -> Capabilities {
+            Capabilities::default()
+        }
+        fn health(&self) -> NotifierHealth {
+            NotifierHealth::Available
+        }
+    }
+
+    #[test]
+    fn the_quiet_marker_knows_when_it_may_change() {
+        let now = crate::event::now_unix_ms();
+        let pipeline =
+            NotificationPipeline::new(NotificationPrefs::default(), [], Arc::new(Discard));
+        assert_eq!(pipeline.quiet_may_change_at(now), None, "only a person can");
+        pipeline.set_do_not_disturb(DoNotDisturb::Until(now + 5_000));
+        assert_eq!(pipeline.quiet_may_change_at(now), Some(now + 5_000));
+        pipeline.set_do_not_disturb(DoNotDisturb::On);
+        assert_eq!(pipeline.quiet_may_change_at(now), None);
+        let prefs = NotificationPrefs {
+            quiet_hours: Some(QuietHours {
+                start: TimeOfDay::new(22, 0).unwrap(),
+                end: TimeOfDay::new(7, 0).unwrap(),
+                days: Vec::new(),
+            }),
+            ..NotificationPrefs::default()
+        };
+        pipeline.reconfigure(prefs, []);
+        pipeline.set_do_not_disturb(DoNotDisturb::Until(now + 5_000));
+        assert_eq!(pipeline.quiet_may_change_at(now), Some(now + 5_000));
+        pipeline.set_do_not_disturb(DoNotDisturb::Off);
+        assert_eq!(pipeline.quiet_may_change_at(now), Some(now + 60_000));
     }
 }

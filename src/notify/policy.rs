@@ -142,6 +142,11 @@ impl NotificationPolicy {
         }
     }
 
+    /// The global preferences in force.
+    pub fn prefs(&self) -> &NotificationPrefs {
+        &self.prefs
+    }
+
     /// Replaces the global preferences, keeping throttle state and held counts.
     pub fn set_prefs(&mut self, prefs: NotificationPrefs) {
         self.prefs = prefs;
