@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Measures the tray app (release build) for the report: whole-process-tree PSS in four
-# states, launch → tray ready, first page with 100,000 rows, and CPU over an idle period.
+# Measures the tray app (release build) for the report: whole-process-tree PSS with the
+# history and the settings window shown, hidden and dropped, launch → tray ready, the first page
+# with 100,000 rows, and CPU over an idle period.
 # Run under a display and a session bus:
 #   xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- src-tauri/tools/measure.sh [idle seconds]
 set -euo pipefail
@@ -40,6 +41,15 @@ echo "PSS window shown: $(pss $APP)"
 echo "PSS window hidden (webview alive): $(pss $APP)"
 wait_log "dropped the hidden history webview"; sleep 3
 echo "PSS after the webview was dropped: $(pss $APP)"
+stop
+
+# The settings window: open (diagnostics polling every second), hidden, dropped.
+start --settings; wait_log "tray ready"; sleep 10
+echo "PSS settings window shown: $(pss $APP)"
+/usr/bin/python3 src-tauri/tests/support/close_window.py "SSE Tray — settings"; sleep 3
+echo "PSS settings window hidden (webview alive): $(pss $APP)"
+wait_log "dropped the hidden settings webview"; sleep 3
+echo "PSS after the settings webview was dropped: $(pss $APP)"
 stop
 
 cargo run -q --release -p sse-tray-app --example fill_history -- "$SSE_TRAY_DATA_DIR" 100000
