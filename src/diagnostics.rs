@@ -20,7 +20,7 @@
 //!   that spans a disconnect measures the outage, not the server.
 
 use crate::engine::report::{ConnectionState, Failure, Report, ReportBody, StopReason};
-use crate::event::SubscriptionId;
+use crate::event::{ReceivedEvent, SubscriptionId};
 use serde::Serialize;
 use std::collections::VecDeque;
 
@@ -65,20 +65,7 @@ impl Entry {
     fn observe(&mut self, body: &ReportBody, now_ms: i64) {
         match body {
             ReportBody::State(state) => self.state(state, now_ms),
-            ReportBody::Events(events) => {
-                if events.is_empty() {
-                    return;
-                }
-                let f = &mut self.facts;
-                f.events_received += events.len() as u64;
-                if let Some(last) = events.last() {
-                    f.last_event_at = Some(last.received_at);
-                }
-                if let Some(id) = events.iter().rev().find_map(|e| e.id.as_ref()) {
-                    f.resume_point = Some(id.clone());
-                }
-                self.data(now_ms);
-            }
+            ReportBody::Events(events) => self.events(events, now_ms),
             ReportBody::Heartbeat => {
                 self.facts.last_heartbeat_at = Some(now_ms);
                 if let Some(gap) = gap(self.heartbeat_at, now_ms) {
@@ -90,6 +77,19 @@ impl Entry {
             }
             ReportBody::ServerRetry(ms) => self.facts.server_retry_ms = Some(*ms),
         }
+    }
+
+    fn events(&mut self, events: &[ReceivedEvent], now_ms: i64) {
+        let Some(last) = events.last() else {
+            return;
+        };
+        let f = &mut self.facts;
+        f.events_received += events.len() as u64;
+        f.last_event_at = Some(last.received_at);
+        if let Some(id) = events.iter().rev().find_map(|e| e.id.as_ref()) {
+            f.resume_point = Some(id.clone());
+        }
+        self.data(now_ms);
     }
 
     fn data(&mut self, now_ms: i64) {
@@ -177,6 +177,14 @@ impl Diagnostics {
     pub fn observe(&mut self, report: &Report, now_ms: i64) {
         if let Some(entry) = self.entry_mut(&report.subscription) {
             entry.observe(&report.body, now_ms);
+        }
+    }
+
+    /// Folds in one stored event, as [`observe`](Self::observe) does for a report of events,
+    /// without building one (the app's sink sees events one at a time, on the writer thread).
+    pub fn observe_event(&mut self, event: &ReceivedEvent, now_ms: i64) {
+        if let Some(entry) = self.entry_mut(&event.subscription) {
+            entry.events(std::slice::from_ref(event), now_ms);
         }
     }
 
@@ -520,6 +528,24 @@ mod tests {
         d.observe(&state("a", ConnectionState::Paused), T0);
         d.observe(&state("a", ConnectionState::Paused), T0 + 5_000);
         assert_eq!(facts(&d).state_since, Some(T0));
+    }
+
+    #[test]
+    fn one_event_at_a_time_counts_like_a_batch() {
+        let (mut one_by_one, mut batched) = (book(), book());
+        let stored = [event("a", Some("7"), T0), event("a", None, T0 + 1)];
+        for e in &stored {
+            one_by_one.observe_event(e, T0 + 2);
+        }
+        batched.observe(&events("a", stored.to_vec()), T0 + 2);
+        assert_eq!(facts(&one_by_one).events_received, 2);
+        assert_eq!(facts(&one_by_one).resume_point.as_deref(), Some("7"));
+        assert_eq!(
+            facts(&one_by_one).last_event_at,
+            facts(&batched).last_event_at
+        );
+        one_by_one.observe_event(&event("unknown", Some("1"), T0), T0 + 3);
+        assert_eq!(one_by_one.snapshot().len(), 1, "unknown ids are ignored");
     }
 
     #[test]

@@ -31,7 +31,7 @@ impl AppSink {
 impl EngineSink for AppSink {
     fn event_stored(&mut self, key: EventKey, event: &ReceivedEvent) {
         self.state.pipeline.event_stored(key, event);
-        self.observe(&event.subscription, ReportBody::Events(vec![event.clone()]));
+        lock(&self.state.diagnostics).observe_event(event, now_unix_ms());
         lock(&self.state.live).unread += 1;
         self.state.send_ui(UiUpdate::Event {
             event: StoredEvent {
