@@ -458,6 +458,22 @@ async fn slow_consumer_that_lags_loses_nothing() {
     }
 }
 
+/// Runs `sse-tray-server` with `args` and `env`, requires success, returns stdout trimmed.
+async fn cli_ok(args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_sse-tray-server"))
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_token_and_publish() {
     let dir = tempfile::tempdir().unwrap();
@@ -465,22 +481,16 @@ async fn cli_token_and_publish() {
     let fx = start_sqlite(dir.path()).await;
     let base = fx.server.base_url();
     let bin = env!("CARGO_BIN_EXE_sse-tray-server");
-    let out = tokio::process::Command::new(bin)
-        .args(["token", "add", "--publisher", "script", "--db"])
-        .arg(&db)
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let db_arg = db.to_str().unwrap();
+    let token = cli_ok(
+        &["token", "add", "--publisher", "script", "--db", db_arg],
+        &[],
+    )
+    .await;
     assert!(token.starts_with("sst_"));
     let mut r = subscribe(&base, &fx.alice, None).await;
-    let out = tokio::process::Command::new(bin)
-        .args([
+    let id = cli_ok(
+        &[
             "publish",
             "--url",
             &base,
@@ -490,29 +500,16 @@ async fn cli_token_and_publish() {
             "deploy",
             "--data",
             r#"{"title": "hi", "a": [1, 2]}"#,
-        ])
-        .env("SSE_TRAY_PUBLISHER_TOKEN", &token)
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        ],
+        &[("SSE_TRAY_PUBLISHER_TOKEN", &token)],
+    )
+    .await;
     let f = r.next_event(WAIT).await.unwrap();
     assert_eq!(
         (f.id, f.event.as_deref(), f.data.as_str()),
         (Some(id), Some("deploy"), r#"{"title":"hi","a":[1,2]}"#)
     );
-    let out = tokio::process::Command::new(bin)
-        .args(["token", "list", "--db"])
-        .arg(&db)
-        .output()
-        .await
-        .unwrap();
-    let listing = String::from_utf8(out.stdout).unwrap();
+    let listing = cli_ok(&["token", "list", "--db", db_arg], &[]).await;
     assert!(listing.contains("publisher\tscript") && !listing.contains(&token));
     // A bad token is reported with the server's reason and a failing exit code.
     let out = tokio::process::Command::new(bin)
