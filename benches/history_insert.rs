@@ -176,6 +176,7 @@ fn event(i: usize, ids: Ids, rng: &mut u64) -> ReceivedEvent {
     };
     ReceivedEvent {
         subscription: SubscriptionId::new(subscription),
+        last_event_id: id.as_str().into(),
         id: Some(id),
         event_type: TYPES[i % TYPES.len()].to_string(),
         data: format!(

@@ -19,7 +19,7 @@
 //! - Cadence is the median of the last [`CADENCE_WINDOW`] gaps, within one connection only: a gap
 //!   that spans a disconnect measures the outage, not the server.
 
-use crate::engine::report::{ConnectionState, Failure, Report, ReportBody, StopReason};
+use crate::engine::report::{ConnectionState, Failure, Notice, Report, ReportBody, StopReason};
 use crate::event::{ReceivedEvent, SubscriptionId};
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -66,17 +66,41 @@ impl Entry {
         match body {
             ReportBody::State(state) => self.state(state, now_ms),
             ReportBody::Events(events) => self.events(events, now_ms),
-            ReportBody::Heartbeat => {
-                self.facts.last_heartbeat_at = Some(now_ms);
+            ReportBody::Notice(notice) => self.notice(notice, now_ms),
+        }
+    }
+
+    fn notice(&mut self, notice: &Notice, now_ms: i64) {
+        let f = &mut self.facts;
+        match notice {
+            Notice::Comment { text } => {
+                f.last_heartbeat_at = Some(now_ms);
+                f.last_comment = Some(one_line(text, SUMMARY_ERROR_CHARS));
+                f.no_heartbeats_timeout_ms = None;
+                f.advice = f.advice();
                 if let Some(gap) = gap(self.heartbeat_at, now_ms) {
                     push_gap(&mut self.heartbeat_gaps, gap);
                     self.facts.heartbeat_interval_ms = median(&self.heartbeat_gaps);
                 }
                 self.heartbeat_at = Some(now_ms);
                 self.data(now_ms);
+                return;
             }
-            ReportBody::ServerRetry(ms) => self.facts.server_retry_ms = Some(*ms),
+            Notice::ServerRetry {
+                millis,
+                capped_from,
+            } => {
+                f.server_retry_ms = Some(*millis);
+                f.server_retry_capped_from = *capped_from;
+            }
+            Notice::NoHeartbeats { idle_timeout_ms } => {
+                f.no_heartbeats_timeout_ms = Some(*idle_timeout_ms);
+            }
+            Notice::MovedPermanently { to } => {
+                f.moved_permanently_to = Some(one_line(to, 2 * SUMMARY_ERROR_CHARS));
+            }
         }
+        f.advice = f.advice();
     }
 
     fn events(&mut self, events: &[ReceivedEvent], now_ms: i64) {
@@ -86,9 +110,9 @@ impl Entry {
         let f = &mut self.facts;
         f.events_received += events.len() as u64;
         f.last_event_at = Some(last.received_at);
-        if let Some(id) = events.iter().rev().find_map(|e| e.id.as_ref()) {
-            f.resume_point = Some(id.clone());
-        }
+        f.resume_point = Some(&*last.last_event_id)
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned);
         self.data(now_ms);
     }
 
@@ -114,7 +138,9 @@ impl Entry {
             self.data_at = None;
         }
         match state {
-            ConnectionState::Connecting { .. } | ConnectionState::Paused => {}
+            ConnectionState::Connecting { .. }
+            | ConnectionState::Paused
+            | ConnectionState::AwaitingResponse { .. } => {}
             ConnectionState::Connected { since } => {
                 f.connected_since = Some(*since);
                 f.connections += 1;
@@ -266,10 +292,22 @@ pub struct SubscriptionDiagnostics {
     /// Median gap between arrivals of anything (heartbeats or events), same window: what the
     /// idle timeout is up against.
     pub data_interval_ms: Option<u64>,
-    /// The id of the last event that had one: where a reconnect resumes.
+    /// The stream's last event id after the last event: where a reconnect resumes.
     pub resume_point: Option<String>,
-    /// The server's last `retry:` value, in milliseconds.
+    /// The server's last `retry:` value, in milliseconds (capped at an hour).
     pub server_retry_ms: Option<u64>,
+    /// What the server asked for in `retry:`, when that was more than the cap.
+    pub server_retry_capped_from: Option<u64>,
+    /// The text of the last comment (heartbeat) the server sent.
+    pub last_comment: Option<String>,
+    /// Set when the server has never sent a heartbeat and silence reconnects found nothing
+    /// missed: the idle timeout now in use, in milliseconds.
+    pub no_heartbeats_timeout_ms: Option<u64>,
+    /// Where a permanent redirect (301/308) pointed: the URL to put in the subscription.
+    pub moved_permanently_to: Option<String>,
+    /// What a person could do about the server's behaviour, one sentence each (see
+    /// [`SubscriptionDiagnostics::advice`]).
+    pub advice: Vec<String>,
     /// Successful connections since the app started.
     pub connections: u64,
     /// Successful connections that followed a lost or failed one.
@@ -321,10 +359,43 @@ impl SubscriptionDiagnostics {
             data_interval_ms: None,
             resume_point: None,
             server_retry_ms: None,
+            server_retry_capped_from: None,
+            last_comment: None,
+            no_heartbeats_timeout_ms: None,
+            moved_permanently_to: None,
+            advice: Vec::new(),
             connections: 0,
             reconnects: 0,
             retries: 0,
         }
+    }
+
+    /// Sentences about the server's behaviour worth acting on: no heartbeats (with the one-line
+    /// server fix), a `retry:` that was capped, a permanent redirect.
+    pub fn advice(&self) -> Vec<String> {
+        let mut advice = Vec::new();
+        if let Some(timeout) = self.no_heartbeats_timeout_ms {
+            advice.push(format!(
+                "This server sends no heartbeats, so a dead connection can only be told from a \
+                 quiet one by waiting: it is now checked after {} of silence (TCP keepalive \
+                 watches the link meanwhile). Server fix: send a comment line (\":\" and a \
+                 blank line) every 15–30 s.",
+                duration(i64::try_from(timeout).unwrap_or(i64::MAX))
+            ));
+        }
+        if let (Some(asked), Some(used)) = (self.server_retry_capped_from, self.server_retry_ms) {
+            advice.push(format!(
+                "The server asked to wait {} between reconnects (retry: {asked}); capped at {}.",
+                duration(i64::try_from(asked).unwrap_or(i64::MAX)),
+                duration(i64::try_from(used).unwrap_or(i64::MAX))
+            ));
+        }
+        if let Some(to) = &self.moved_permanently_to {
+            advice.push(format!(
+                "The URL redirects permanently to {to}: use that URL in the subscription."
+            ));
+        }
+        advice
     }
 
     /// One line in plain words for a tooltip or a status line, e.g. "connected for 5 min, last
@@ -351,6 +422,13 @@ impl SubscriptionDiagnostics {
                 }
                 line
             }
+            Some(ConnectionState::AwaitingResponse { since }) => format!(
+                "connected, waiting for the first event ({})",
+                match now_ms - since {
+                    up if up < 1000 => "just now".to_owned(),
+                    up => format!("for {}", duration(up)),
+                }
+            ),
             Some(ConnectionState::Connected { since }) => {
                 let up = now_ms - since;
                 let head = if up < 1000 {
@@ -358,7 +436,12 @@ impl SubscriptionDiagnostics {
                 } else {
                     format!("connected for {}", duration(up))
                 };
-                format!("{head}, {}", last_event())
+                let quiet = if self.no_heartbeats_timeout_ms.is_some() {
+                    " — this server sends no heartbeats"
+                } else {
+                    ""
+                };
+                format!("{head}, {}{quiet}", last_event())
             }
             Some(ConnectionState::Reconnecting { reason, at, .. }) => {
                 let when = match at - now_ms {
@@ -468,10 +551,25 @@ mod tests {
         report(sub, ReportBody::State(s))
     }
 
+    /// An event without an id of its own, carrying the stream's last event id.
+    fn carrying(sub: &str, last: &str, at: i64) -> ReceivedEvent {
+        ReceivedEvent {
+            last_event_id: last.into(),
+            ..event(sub, None, at)
+        }
+    }
+
+    fn heartbeat() -> ReportBody {
+        ReportBody::Notice(Notice::Comment {
+            text: "ping".into(),
+        })
+    }
+
     fn event(sub: &str, event_id: Option<&str>, at: i64) -> ReceivedEvent {
         ReceivedEvent {
             subscription: id(sub),
             id: event_id.map(str::to_owned),
+            last_event_id: event_id.unwrap_or_default().into(),
             event_type: "message".into(),
             data: "x".into(),
             received_at: at,
@@ -533,7 +631,7 @@ mod tests {
     #[test]
     fn one_event_at_a_time_counts_like_a_batch() {
         let (mut one_by_one, mut batched) = (book(), book());
-        let stored = [event("a", Some("7"), T0), event("a", None, T0 + 1)];
+        let stored = [event("a", Some("7"), T0), carrying("a", "7", T0 + 1)];
         for e in &stored {
             one_by_one.observe_event(e, T0 + 2);
         }
@@ -579,7 +677,7 @@ mod tests {
     }
 
     #[test]
-    fn resume_point_is_the_last_event_that_had_an_id() {
+    fn resume_point_is_the_streams_last_event_id() {
         let mut d = book();
         d.observe(&events("a", vec![event("a", None, T0)]), T0);
         assert_eq!(facts(&d).resume_point, None);
@@ -589,20 +687,20 @@ mod tests {
                 vec![
                     event("a", Some("7"), T0),
                     event("a", Some("8"), T0),
-                    event("a", None, T0),
+                    carrying("a", "8", T0),
                 ],
             ),
             T0,
         );
         assert_eq!(facts(&d).resume_point.as_deref(), Some("8"));
-        d.observe(&events("a", vec![event("a", None, T0 + 1)]), T0 + 1);
-        assert_eq!(
-            facts(&d).resume_point.as_deref(),
-            Some("8"),
-            "an event without id keeps it"
-        );
         d.observe(&events("a", vec![event("a", Some("9"), T0 + 2)]), T0 + 2);
         assert_eq!(facts(&d).resume_point.as_deref(), Some("9"));
+        d.observe(&events("a", vec![carrying("a", "", T0 + 3)]), T0 + 3);
+        assert_eq!(
+            facts(&d).resume_point,
+            None,
+            "an empty id: resets it, as the spec says"
+        );
     }
 
     #[test]
@@ -619,8 +717,26 @@ mod tests {
     #[test]
     fn server_retry_is_the_last_value_announced() {
         let mut d = book();
-        d.observe(&report("a", ReportBody::ServerRetry(3_000)), T0);
-        d.observe(&report("a", ReportBody::ServerRetry(10_000)), T0 + 1);
+        d.observe(
+            &report(
+                "a",
+                ReportBody::Notice(Notice::ServerRetry {
+                    millis: 3_000,
+                    capped_from: None,
+                }),
+            ),
+            T0,
+        );
+        d.observe(
+            &report(
+                "a",
+                ReportBody::Notice(Notice::ServerRetry {
+                    millis: 10_000,
+                    capped_from: None,
+                }),
+            ),
+            T0 + 1,
+        );
         assert_eq!(facts(&d).server_retry_ms, Some(10_000));
     }
 
@@ -628,7 +744,7 @@ mod tests {
     fn heartbeat_cadence_is_the_median_of_recent_gaps() {
         let mut d = book();
         d.observe(&state("a", ConnectionState::Connected { since: T0 }), T0);
-        d.observe(&report("a", ReportBody::Heartbeat), T0 + 1_000);
+        d.observe(&report("a", heartbeat()), T0 + 1_000);
         assert_eq!(
             facts(&d).heartbeat_interval_ms,
             None,
@@ -639,14 +755,14 @@ mod tests {
         let mut t = T0 + 1_000;
         for gap in [15_000, 15_000, 16_000, 40_000] {
             t += gap;
-            d.observe(&report("a", ReportBody::Heartbeat), t);
+            d.observe(&report("a", heartbeat()), t);
         }
         assert_eq!(facts(&d).heartbeat_interval_ms, Some(15_000));
         assert_eq!(facts(&d).last_heartbeat_at, Some(t));
         // The window forgets: eight 30 s gaps replace everything before.
         for _ in 0..CADENCE_WINDOW {
             t += 30_000;
-            d.observe(&report("a", ReportBody::Heartbeat), t);
+            d.observe(&report("a", heartbeat()), t);
         }
         assert_eq!(facts(&d).heartbeat_interval_ms, Some(30_000));
     }
@@ -655,8 +771,8 @@ mod tests {
     fn a_gap_across_a_disconnect_is_not_cadence() {
         let mut d = book();
         d.observe(&state("a", ConnectionState::Connected { since: T0 }), T0);
-        d.observe(&report("a", ReportBody::Heartbeat), T0 + 15_000);
-        d.observe(&report("a", ReportBody::Heartbeat), T0 + 30_000);
+        d.observe(&report("a", heartbeat()), T0 + 15_000);
+        d.observe(&report("a", heartbeat()), T0 + 30_000);
         assert_eq!(facts(&d).heartbeat_interval_ms, Some(15_000));
         d.observe(&state("a", http_503(T0 + 100_000)), T0 + 31_000);
         d.observe(
@@ -668,8 +784,8 @@ mod tests {
             ),
             T0 + 600_000,
         );
-        d.observe(&report("a", ReportBody::Heartbeat), T0 + 601_000);
-        d.observe(&report("a", ReportBody::Heartbeat), T0 + 616_000);
+        d.observe(&report("a", heartbeat()), T0 + 601_000);
+        d.observe(&report("a", heartbeat()), T0 + 616_000);
         // Gaps seen: 15 s, 15 s — the 571 s outage is not among them.
         assert_eq!(facts(&d).heartbeat_interval_ms, Some(15_000));
     }
@@ -679,7 +795,7 @@ mod tests {
         let mut d = book();
         d.observe(&state("a", ConnectionState::Connected { since: T0 }), T0);
         d.observe(&events("a", vec![event("a", None, T0 + 2_000)]), T0 + 2_000);
-        d.observe(&report("a", ReportBody::Heartbeat), T0 + 4_000);
+        d.observe(&report("a", heartbeat()), T0 + 4_000);
         d.observe(&events("a", vec![event("a", None, T0 + 6_000)]), T0 + 6_000);
         assert_eq!(facts(&d).data_interval_ms, Some(2_000));
         assert_eq!(facts(&d).heartbeat_interval_ms, None, "only one heartbeat");
@@ -941,7 +1057,7 @@ mod tests {
         );
         assert_eq!(
             summary_after(&[long], T0),
-            "retrying in 2 min — server closed the stream"
+            "retrying in 2 min — the server closed the stream"
         );
     }
 

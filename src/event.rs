@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Arc;
 
 /// A subscription's stable identifier (from `config.toml`): the key of its history rows and of its
 /// resume state, so renaming a subscription loses neither.
@@ -32,8 +33,15 @@ impl fmt::Display for SubscriptionId {
 pub struct ReceivedEvent {
     /// Which subscription delivered it.
     pub subscription: SubscriptionId,
-    /// The SSE `id:` field, if the server sent one. Events without an id cannot be deduplicated.
+    /// The event's own SSE `id:` field, if its frame carried a non-empty one. Events without an
+    /// id cannot be deduplicated; a repeated id is a duplicate.
     pub id: Option<String>,
+    /// The stream's last event ID after this event, as the HTML spec defines it: the own id
+    /// when there is one, else carried over from earlier events (and from the resume point);
+    /// empty after an empty `id:`. What the next connection sends as `Last-Event-ID`. Shared,
+    /// not copied, between the events that carry it over.
+    #[serde(default)]
+    pub last_event_id: Arc<str>,
     /// The SSE `event:` field (`message` when absent).
     pub event_type: String,
     /// The SSE `data:` lines joined with `\n`; untrusted text.
@@ -47,6 +55,12 @@ pub struct ReceivedEvent {
 /// `{"requested": "<id>", "oldest_available": "<id>"|null}`. It is stored like any event (without
 /// an id) and notified as a warning, so a person learns that history has a hole.
 pub const GAP_EVENT_TYPE: &str = "sse-tray.gap";
+
+/// The event type of the marker stored for an event that broke a size cap and was skipped (the
+/// stream went on). Its data is `{"reason": "event skipped: larger than 16 MiB", "event_type":
+/// "<the skipped event's type>", "id": "<its id>"|null}`; it carries the skipped event's id, so a
+/// resent copy of the same event is a duplicate, and the resume point moves past it.
+pub const SKIPPED_EVENT_TYPE: &str = "sse-tray.skipped";
 
 /// The current wall-clock time in Unix milliseconds, the unit every stored timestamp uses.
 pub fn now_unix_ms() -> i64 {

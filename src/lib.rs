@@ -24,4 +24,4 @@ pub mod settings;
 pub mod tray_status;
 
 pub use error::{Error, Result};
-pub use event::{GAP_EVENT_TYPE, ReceivedEvent, SubscriptionId};
+pub use event::{GAP_EVENT_TYPE, ReceivedEvent, SKIPPED_EVENT_TYPE, SubscriptionId};

@@ -52,7 +52,10 @@ pub fn summarize(
     let mut reconnecting = 0;
     for state in states {
         match state {
-            ConnectionState::Connected { .. } => connected += 1,
+            // The server took the request: as good as connected until it says otherwise.
+            ConnectionState::Connected { .. } | ConnectionState::AwaitingResponse { .. } => {
+                connected += 1
+            }
             ConnectionState::Connecting { .. } => connecting += 1,
             ConnectionState::Reconnecting { at, .. } => {
                 reconnecting += 1;

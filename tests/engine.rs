@@ -192,7 +192,7 @@ async fn heartbeats_keep_a_quiet_stream_alive() {
     let mut heartbeats = 0;
     while heartbeats < 15 {
         run.wait_for(WAIT, |seen| match seen {
-            Seen::Heartbeat(_) => Some(()),
+            Seen::Heartbeat(..) => Some(()),
             Seen::State(_, ConnectionState::Reconnecting { reason, .. }) => {
                 panic!("dropped: {reason}")
             }
@@ -301,29 +301,47 @@ async fn repeated_server_errors_back_off_with_jitter() {
 }
 
 #[tokio::test]
-async fn an_endless_line_is_cut_off_at_the_cap() {
+async fn an_oversized_event_is_skipped_with_a_marker_and_the_stream_goes_on() {
     let server = ScriptedServer::start(|_, index| {
         if index > 0 {
             return vec![Step::Hang];
         }
-        let mut steps = vec![stream_head(), raw("data: ")];
-        // 64 MiB if nobody stops it; the cap is 256 KiB.
+        let mut steps = vec![stream_head(), raw("event: big\nid: 1\ndata: ")];
+        // 64 MiB if nobody skips it; the cap is 256 KiB.
         for _ in 0..1024 {
             steps.push(raw(vec![b'x'; 64 * 1024]));
         }
+        steps.push(raw("\n\nid: 2\ndata: after\n\n"));
+        steps.push(Step::Hang);
         steps
     })
     .await;
     let (_dir, paths) = temp_paths();
-    let mut options = fast_options();
-    options.limits.max_line_bytes = 256 * 1024;
-    let mut run = start(&paths, vec![subscription("s", &server.url())], options);
-    let failure = run.next_failure(WAIT).await;
+    let mut spec = subscription("s", &server.url());
+    spec.max_event_bytes = 256 * 1024;
+    let mut run = start(&paths, vec![spec], fast_options());
+    let stored = run.stored(2, WAIT).await;
+    assert_eq!(stored[0].event_type, sse_tray::SKIPPED_EVENT_TYPE);
     assert_eq!(
-        failure,
-        Failure::Malformed {
-            message: "server sent a line longer than 262144 bytes".into()
-        }
+        stored[0].id.as_deref(),
+        Some("1"),
+        "a resend of it is a duplicate"
+    );
+    let marker: serde_json::Value = serde_json::from_str(&stored[0].data).unwrap();
+    assert_eq!(marker["reason"], "event skipped: larger than 256 KiB");
+    assert_eq!(marker["event_type"], "big");
+    assert_eq!(stored[1].id.as_deref(), Some("2"));
+    assert_eq!(stored[1].data, "after");
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "the stream went on: no reconnect"
+    );
+    assert!(
+        !run.drain()
+            .iter()
+            .any(|seen| matches!(seen, Seen::State(_, ConnectionState::Reconnecting { .. }))),
+        "no reconnect"
     );
     run.engine.shutdown().await.unwrap();
 }

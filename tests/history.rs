@@ -14,6 +14,7 @@ fn ev(sub: &str, id: Option<&str>, event_type: &str, data: &str, at: i64) -> Rec
     ReceivedEvent {
         subscription: SubscriptionId::new(sub),
         id: id.map(str::to_owned),
+        last_event_id: id.unwrap_or_default().into(),
         event_type: event_type.to_owned(),
         data: data.to_owned(),
         received_at: at,

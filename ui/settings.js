@@ -728,7 +728,7 @@ function diagRow(id) {
   tr.dataset.id = id;
   const name = el('th', 'd-name');
   name.scope = 'row';
-  name.append(el('span', 'd-title'), el('span', 'd-summary'));
+  name.append(el('span', 'd-title'), el('span', 'd-summary'), el('span', 'd-advice'));
   const stateCell = el('td', 'd-state');
   stateCell.append(el('span', 'state-dot'), el('span', 'state-word'));
   const resume = el('td', 'd-resume');
@@ -751,6 +751,8 @@ function cell(tr, cls) { return tr.querySelector(`.${cls}`); }
 function fillRow(tr, d, now) {
   cell(tr, 'd-title').textContent = d.name || d.id;
   cell(tr, 'd-summary').textContent = d.summary ?? '';
+  // Server text reaches the page only as textContent (never markup).
+  cell(tr, 'd-advice').textContent = (d.advice ?? []).join(' ');
   const st = cell(tr, 'd-state');
   st.querySelector('.state-dot').className = `state-dot state-${d.state}`;
   st.querySelector('.state-word').textContent = d.state;
@@ -766,9 +768,11 @@ function fillRow(tr, d, now) {
   retry.title = d.serverRetryMs ? `The server asks to wait ${span(d.serverRetryMs)} between tries.` : '';
   cell(tr, 'd-events').textContent = count(d.events);
   cell(tr, 'd-bytes').textContent = bytes(d.bytes);
-  cell(tr, 'd-heartbeat').textContent = d.heartbeatMs
+  const heartbeat = cell(tr, 'd-heartbeat');
+  heartbeat.textContent = d.heartbeatMs
     ? (d.heartbeatMs < 1000 ? `every ${d.heartbeatMs} ms` : `every ${span(d.heartbeatMs)}`)
-    : 'none seen';
+    : (d.noHeartbeats ? 'none: server sends no heartbeats' : 'none seen');
+  heartbeat.title = d.lastComment != null ? `Last comment: ${d.lastComment || '(empty)'}` : '';
   const code = tr.querySelector('.resume-point');
   code.textContent = d.resumePoint ?? '—';
   cell(tr, 'd-resume').title = d.resumePoint ?? 'No event id received yet: nothing to resume from.';

@@ -23,6 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map(|i| ReceivedEvent {
                 subscription: SubscriptionId::new("test"),
                 id: Some(format!("fill-{i}")),
+                last_event_id: format!("fill-{i}").into(),
                 event_type: ["build", "deploy", "alert"][i % 3].to_owned(),
                 data: format!(
                     r#"{{"title":"Build {i} finished","message":"pipeline {} on branch main","url":"https://ci.example.com/builds/{i}"}}"#,

@@ -326,6 +326,12 @@ pub struct DiagnosticsView {
     resume_point: Option<String>,
     server_retry_ms: Option<u64>,
     reconnects: u64,
+    /// The text of the server's last comment (heartbeat).
+    last_comment: Option<String>,
+    /// The server has never sent a heartbeat.
+    no_heartbeats: bool,
+    /// What a person could do about the server's behaviour, a sentence each.
+    advice: Vec<String>,
 }
 
 /// A past error and when it happened.
@@ -366,6 +372,9 @@ fn view(facts: SubscriptionDiagnostics, name: String, now_ms: i64) -> Diagnostic
         resume_point: facts.resume_point,
         server_retry_ms: facts.server_retry_ms,
         reconnects: facts.reconnects,
+        last_comment: facts.last_comment,
+        no_heartbeats: facts.no_heartbeats_timeout_ms.is_some(),
+        advice: facts.advice,
     }
 }
 

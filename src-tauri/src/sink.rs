@@ -3,7 +3,7 @@
 //! thread, so it only updates memory, sends on channels and wakes the tray refresher.
 
 use crate::state::{AppState, UiUpdate, lock};
-use sse_tray::engine::{ConnectionState, EngineSink, Report, ReportBody};
+use sse_tray::engine::{ConnectionState, EngineSink, Notice, Report, ReportBody};
 use sse_tray::event::now_unix_ms;
 use sse_tray::history::{EventKey, StoredEvent};
 use sse_tray::{ReceivedEvent, SubscriptionId};
@@ -59,8 +59,11 @@ impl EngineSink for AppSink {
         self.state.refresh.notify_one();
     }
 
-    fn heartbeat(&mut self, subscription: &SubscriptionId) {
-        self.observe(subscription, ReportBody::Heartbeat);
+    fn notice(&mut self, subscription: &SubscriptionId, notice: &Notice) {
+        if !matches!(notice, Notice::Comment { .. }) {
+            tracing::info!(%subscription, ?notice, "server notice");
+        }
+        self.observe(subscription, ReportBody::Notice(notice.clone()));
     }
 
     fn storage_failed(&mut self, error: &sse_tray::Error) {

@@ -164,12 +164,13 @@ impl AppState {
             .iter()
             .filter_map(|info| {
                 let facts = diagnostics.get(&info.id)?;
-                match facts.state {
-                    Some(ConnectionState::Connected { .. } | ConnectionState::Paused) | None => {
-                        None
-                    }
-                    _ => Some(format!("{}: {}", info.name, facts.summary(now_ms))),
-                }
+                let healthy = matches!(
+                    facts.state,
+                    Some(ConnectionState::Connected { .. } | ConnectionState::Paused) | None
+                );
+                // A server without heartbeats is worth a line too: its fix is on the server.
+                (!healthy || facts.no_heartbeats_timeout_ms.is_some())
+                    .then(|| format!("{}: {}", info.name, facts.summary(now_ms)))
             })
             .collect()
     }

@@ -4,7 +4,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use sse_tray::config::{self, IdleTimeout, ResumeMode, SubscriptionConfig};
-use sse_tray::engine::{ConnectionState, Engine, EngineOptions, EngineSink, StopReason};
+use sse_tray::engine::{ConnectionState, Engine, EngineOptions, EngineSink, Notice, StopReason};
 use sse_tray::history::{EventKey, HistoryQuery, HistoryStore};
 use sse_tray::notify::{
     DesktopNotifier, DesktopOptions, NotificationPipeline, NotificationPrefs, Notifier,
@@ -301,6 +301,7 @@ impl EngineSink for PrintingSink {
         let line = serde_json::json!({
             "subscription": event.subscription,
             "id": event.id,
+            "last_event_id": event.last_event_id,
             "event": event.event_type,
             "data": event.data,
             "received_at": event.received_at,
@@ -313,6 +314,9 @@ impl EngineSink for PrintingSink {
         match state {
             ConnectionState::Connecting { attempt: 0 } => eprintln!("[{subscription}] connecting"),
             ConnectionState::Connecting { .. } => {}
+            ConnectionState::AwaitingResponse { .. } => {
+                eprintln!("[{subscription}] connected, waiting for the first event")
+            }
             ConnectionState::Connected { .. } => eprintln!("[{subscription}] connected"),
             ConnectionState::Reconnecting {
                 reason, delay_ms, ..
@@ -330,6 +334,28 @@ impl EngineSink for PrintingSink {
                         self.all_stopped.notify_one();
                     }
                 }
+            }
+        }
+    }
+
+    fn notice(&mut self, subscription: &SubscriptionId, notice: &Notice) {
+        match notice {
+            // Heartbeats arrive every few seconds: not worth a line each.
+            Notice::Comment { .. } => {}
+            Notice::ServerRetry {
+                millis,
+                capped_from: Some(asked),
+            } => eprintln!(
+                "[{subscription}] the server asked for retry: {asked} ms; capped at {millis} ms"
+            ),
+            Notice::ServerRetry { .. } => {}
+            Notice::NoHeartbeats { idle_timeout_ms } => eprintln!(
+                "[{subscription}] this server sends no heartbeats: silence is now checked after \
+                 {} s (server fix: send a comment line every 15-30 s)",
+                idle_timeout_ms / 1000
+            ),
+            Notice::MovedPermanently { to } => {
+                eprintln!("[{subscription}] the URL redirects permanently to {to}: use that URL")
             }
         }
     }

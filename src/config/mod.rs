@@ -132,7 +132,30 @@ pub struct SubscriptionConfig {
     /// A PEM file of extra CA certificates trusted for this subscription only, on top of the
     /// operating system's store (a private CA, a self-signed server). An absolute path.
     pub tls_ca_file: Option<PathBuf>,
+    /// The request method: `GET` (the default), `POST`, or another token such as `REPORT`, for
+    /// APIs that stream the answer to a request with a body. Sent again on every reconnect.
+    pub method: String,
+    /// A body sent with every request (and every reconnect, with the resume point), when the
+    /// method takes one.
+    pub body: Option<RequestBody>,
+    /// The largest event accepted, in bytes (its data, type and id together); a larger one is
+    /// skipped with a marker in history, and the stream goes on.
+    pub max_event_bytes: usize,
 }
+
+/// A request body and its media type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestBody {
+    /// The text sent.
+    pub content: String,
+    /// Its `Content-Type` (`application/json` unless the file says otherwise).
+    pub content_type: String,
+}
+
+/// The method of a subscription that names none.
+pub const DEFAULT_METHOD: &str = "GET";
+/// The media type of a body whose `body_content_type` is not given.
+pub const DEFAULT_BODY_CONTENT_TYPE: &str = "application/json";
 
 impl fmt::Debug for SubscriptionConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -148,6 +171,9 @@ impl fmt::Debug for SubscriptionConfig {
             .field("notify", &self.notify)
             .field("auth", &self.auth)
             .field("tls_ca_file", &self.tls_ca_file)
+            .field("method", &self.method)
+            .field("body (bytes)", &self.body.as_ref().map(|b| b.content.len()))
+            .field("max_event_bytes", &self.max_event_bytes)
             .finish()
     }
 }
@@ -337,6 +363,15 @@ pub fn to_toml_string(config: &Config) -> Result<String> {
                 notify: Some(&s.notify).filter(|n| **n != SubscriptionNotifyPrefs::default()),
                 auth: auth::OutAuth::from_auth(&s.auth),
                 tls_ca_file: s.tls_ca_file.as_deref().map(Path::to_string_lossy),
+                method: Some(s.method.as_str()).filter(|m| *m != DEFAULT_METHOD),
+                body: s.body.as_ref().map(|b| b.content.as_str()),
+                body_content_type: s
+                    .body
+                    .as_ref()
+                    .map(|b| b.content_type.as_str())
+                    .filter(|t| *t != DEFAULT_BODY_CONTENT_TYPE),
+                max_event_bytes: Some(s.max_event_bytes)
+                    .filter(|n| *n != crate::engine::decoder::DEFAULT_MAX_EVENT_BYTES),
             })
             .collect(),
         notifications: Some(&config.notifications).filter(|n| **n != NotificationPrefs::default()),

@@ -38,6 +38,14 @@ pub(super) struct RawSubscription {
     pub auth: Option<super::auth::RawAuth>,
     /// An extra CA file for this subscription.
     pub tls_ca_file: Option<String>,
+    /// The request method (`GET` when absent).
+    pub method: Option<String>,
+    /// A request body.
+    pub body: Option<String>,
+    /// The body's media type.
+    pub body_content_type: Option<String>,
+    /// The event size cap in bytes.
+    pub max_event_bytes: Option<i64>,
 }
 
 /// What [`super::save`] writes: every subscription field explicit, so the file documents the
@@ -70,6 +78,17 @@ pub(super) struct OutSubscription<'a> {
     pub auth: Option<super::auth::OutAuth<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_ca_file: Option<std::borrow::Cow<'a, str>>,
+    /// `None` for the default `GET`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<&'a str>,
+    /// `None` for the default media type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_content_type: Option<&'a str>,
+    /// `None` for the default cap.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_event_bytes: Option<usize>,
 }
 
 /// Why a document did not become a [`RawConfig`].

@@ -86,6 +86,43 @@ pub(super) fn subscription(
         Some(path) => Some(ca_file(&path).map_err(|r| invalid(prefix, "tls_ca_file", r))?),
         None => None,
     };
+    let method = match raw.method {
+        Some(method) => request_method(&method).map_err(|r| invalid(prefix, "method", r))?,
+        None => super::DEFAULT_METHOD.to_owned(),
+    };
+    let body = match (raw.body, raw.body_content_type) {
+        (Some(content), content_type) => {
+            if matches!(method.as_str(), "GET" | "HEAD") {
+                return Err(invalid(
+                    prefix,
+                    "body",
+                    format!("a {method} request carries no body; set `method` (e.g. \"POST\")"),
+                ));
+            }
+            let content_type = match content_type {
+                Some(kind) => {
+                    media_type(&kind).map_err(|r| invalid(prefix, "body_content_type", r))?
+                }
+                None => super::DEFAULT_BODY_CONTENT_TYPE.to_owned(),
+            };
+            Some(super::RequestBody {
+                content,
+                content_type,
+            })
+        }
+        (None, Some(_)) => {
+            return Err(invalid(
+                prefix,
+                "body_content_type",
+                "is set but there is no `body`",
+            ));
+        }
+        (None, None) => None,
+    };
+    let max_event_bytes = match raw.max_event_bytes {
+        Some(bytes) => event_cap(bytes).map_err(|r| invalid(prefix, "max_event_bytes", r))?,
+        None => crate::engine::decoder::DEFAULT_MAX_EVENT_BYTES,
+    };
     Ok(SubscriptionConfig {
         id,
         name,
@@ -98,7 +135,55 @@ pub(super) fn subscription(
         notify: raw.notify,
         auth,
         tls_ca_file,
+        method,
+        body,
+        max_event_bytes,
     })
+}
+
+/// An HTTP method token (`POST`, `REPORT`); upper case is what servers expect, so it is kept
+/// as written but must be a valid token.
+fn request_method(method: &str) -> Result<String, String> {
+    let method = method.trim();
+    if method.is_empty() {
+        return Err("must not be empty (GET, POST, or another method name)".into());
+    }
+    if method.len() > 32 || http::Method::from_bytes(method.as_bytes()).is_err() {
+        return Err(format!("{method:?} is not an HTTP method name"));
+    }
+    Ok(method.to_owned())
+}
+
+/// A `Content-Type` value: a valid header value with a `type/subtype`.
+fn media_type(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    let valid = http::HeaderValue::from_str(value).is_ok()
+        && essence
+            .split_once('/')
+            .is_some_and(|(kind, sub)| !kind.is_empty() && !sub.is_empty());
+    if valid {
+        Ok(value.to_owned())
+    } else {
+        Err(format!(
+            "{value:?} is not a media type such as \"application/json\""
+        ))
+    }
+}
+
+/// The smallest and largest event caps accepted.
+const EVENT_CAP_RANGE: std::ops::RangeInclusive<i64> = 1024..=(1 << 30);
+
+fn event_cap(bytes: i64) -> Result<usize, String> {
+    if EVENT_CAP_RANGE.contains(&bytes) {
+        usize::try_from(bytes).map_err(|_| "is too large for this computer".to_owned())
+    } else {
+        Err(format!(
+            "must be between {} and {} bytes (got {bytes})",
+            EVENT_CAP_RANGE.start(),
+            EVENT_CAP_RANGE.end()
+        ))
+    }
 }
 
 /// An absolute path (the app's working directory is not something a person can predict).

@@ -11,7 +11,7 @@
 //! the channel's order is then the order of effects, so a reset cannot overtake the old
 //! connection's last events, and a start point always includes every event reported before it.
 
-use super::report::{ConnectionState, Report, ReportBody, StopReason};
+use super::report::{ConnectionState, Notice, Report, ReportBody, StopReason};
 use super::subscription::StartPoint;
 use crate::event::{ReceivedEvent, SubscriptionId, now_unix_ms};
 use crate::history::{EventKey, HistoryStore, InsertOutcome, Retention};
@@ -32,8 +32,9 @@ pub trait EngineSink: Send + 'static {
     fn event_stored(&mut self, key: EventKey, event: &ReceivedEvent);
     /// A subscription's connection state changed.
     fn state_changed(&mut self, _subscription: &SubscriptionId, _state: &ConnectionState) {}
-    /// A heartbeat comment arrived.
-    fn heartbeat(&mut self, _subscription: &SubscriptionId) {}
+    /// The server said or did something that is neither an event nor a state change: a comment
+    /// (with its text), a `retry:`, a permanent redirect, a sign that it sends no heartbeats.
+    fn notice(&mut self, _subscription: &SubscriptionId, _notice: &Notice) {}
     /// Storing failed; the dispatcher keeps the events and tries again.
     fn storage_failed(&mut self, _error: &crate::Error) {}
 }
@@ -50,8 +51,9 @@ pub struct DispatcherSettings {
 /// What reaches the writer, in the order it was sent.
 #[derive(Debug)]
 pub enum ToWriter {
-    /// What a subscription task says.
-    Report(Report),
+    /// What a subscription task says; events hold their bytes of the in-flight budget until
+    /// they are stored.
+    Report(Report, Option<tokio::sync::OwnedSemaphorePermit>),
     /// Forget the subscription's resume state and write the file at once: it now points at a
     /// different URL, whose event ids mean nothing to the old ones.
     ForgetResume(SubscriptionId),
@@ -62,7 +64,7 @@ pub enum ToWriter {
 
 impl From<Report> for ToWriter {
     fn from(report: Report) -> Self {
-        ToWriter::Report(report)
+        ToWriter::Report(report, None)
     }
 }
 
@@ -85,6 +87,8 @@ impl Dispatcher {
     ) {
         self.history.set_retention(self.settings.retention.clone());
         let mut pending: Vec<ReceivedEvent> = Vec::new();
+        // The in-flight budget the pending events hold, given back once they are stored.
+        let mut held = Vec::new();
         let mut last_flush = Instant::now();
         loop {
             let first = match reports.try_recv() {
@@ -104,13 +108,20 @@ impl Dispatcher {
             while let Some(message) = next.take() {
                 drained += 1;
                 match message {
-                    ToWriter::Report(Report {
-                        body: ReportBody::Events(events),
-                        ..
-                    }) => pending.extend(events),
+                    ToWriter::Report(
+                        Report {
+                            body: ReportBody::Events(events),
+                            ..
+                        },
+                        permit,
+                    ) => {
+                        pending.extend(events);
+                        held.extend(permit);
+                    }
                     other => {
                         // Everything reported before must take effect first.
                         self.store(&mut pending, false);
+                        held.clear();
                         self.handle_other(other);
                     }
                 }
@@ -119,6 +130,7 @@ impl Dispatcher {
                 }
             }
             self.store(&mut pending, false);
+            held.clear();
             if self.resume.is_dirty() && last_flush.elapsed() >= self.settings.flush_interval {
                 self.flush_resume();
                 last_flush = Instant::now();
@@ -190,15 +202,24 @@ impl Dispatcher {
                 self.sink.event_stored(*key, event);
             }
         }
-        // Only now, with the transaction committed, may the resume points move.
+        // Only now, with the transaction committed, may the resume points move: to the
+        // stream's last event id after each subscription's last stored event (an empty one, set
+        // by an empty `id:`, means "resume from nothing").
         let mut advanced: Vec<&SubscriptionId> = Vec::new();
         for event in events.iter().rev() {
-            if let Some(id) = &event.id
-                && !advanced.contains(&&event.subscription)
+            if advanced.contains(&&event.subscription) {
+                continue;
+            }
+            advanced.push(&event.subscription);
+            let id = Some(&*event.last_event_id).filter(|id| !id.is_empty());
+            if self
+                .resume
+                .get(&event.subscription)
+                .and_then(|state| state.last_event_id.as_deref())
+                != id
             {
-                advanced.push(&event.subscription);
                 self.resume.update(&event.subscription, |state| {
-                    state.last_event_id = Some(id.clone())
+                    state.last_event_id = id.map(str::to_owned)
                 });
             }
         }
@@ -207,7 +228,7 @@ impl Dispatcher {
 
     fn handle_other(&mut self, message: ToWriter) {
         match message {
-            ToWriter::Report(report) => self.handle_report(&report.subscription, report.body),
+            ToWriter::Report(report, _) => self.handle_report(&report.subscription, report.body),
             ToWriter::ForgetResume(subscription) => {
                 self.resume.remove(&subscription);
                 // Durably now: a crash must not bring the old URL's resume point back.
@@ -264,10 +285,12 @@ impl Dispatcher {
     fn handle_report(&mut self, subscription: &SubscriptionId, body: ReportBody) {
         match body {
             ReportBody::Events(_) => unreachable!("events are batched by the caller"),
-            ReportBody::Heartbeat => self.sink.heartbeat(subscription),
-            ReportBody::ServerRetry(millis) => {
-                self.resume
-                    .update(subscription, |state| state.server_retry_ms = Some(millis));
+            ReportBody::Notice(notice) => {
+                if let Notice::ServerRetry { millis, .. } = notice {
+                    self.resume
+                        .update(subscription, |state| state.server_retry_ms = Some(millis));
+                }
+                self.sink.notice(subscription, &notice);
             }
             ReportBody::State(state) => {
                 let now = now_unix_ms();
@@ -293,7 +316,8 @@ impl Dispatcher {
                     ConnectionState::Paused | ConnectionState::Stopped { .. } => {
                         self.flush_resume()
                     }
-                    ConnectionState::Connecting { .. } => {}
+                    ConnectionState::Connecting { .. }
+                    | ConnectionState::AwaitingResponse { .. } => {}
                 }
                 self.sink.state_changed(subscription, &state);
             }

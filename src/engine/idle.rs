@@ -5,6 +5,13 @@
 //! the timeout can be a few times its longest healthy gap and a dead link is noticed quickly; a
 //! server that never sends heartbeats (Rails `ActionController::Live` by default) can be quiet for
 //! hours while healthy, so it gets a long default instead of spurious reconnects.
+//!
+//! Even that default costs such a server something: a classic Rails `ActionController::Live`
+//! endpoint holds a thread and a Redis subscription per stream until its next write, so every
+//! stream abandoned for silence stays allocated there. Against a server that has never sent a
+//! heartbeat, each silence reconnect that found nothing missed doubles the timeout (up to
+//! [`IdlePolicy::longest`]); TCP keepalive watches the link meanwhile, and diagnostics tell the
+//! person the one-line server fix (a comment every 15–30 s).
 
 use std::time::Duration;
 
@@ -19,6 +26,8 @@ pub struct IdlePolicy {
     pub gap_factor: u32,
     /// Heartbeats needed before the cadence is trusted.
     pub heartbeats_to_learn: u32,
+    /// How far the timeout of a server without heartbeats may grow.
+    pub longest: Duration,
 }
 
 impl Default for IdlePolicy {
@@ -28,6 +37,7 @@ impl Default for IdlePolicy {
             floor: Duration::from_secs(5),
             gap_factor: 3,
             heartbeats_to_learn: 2,
+            longest: Duration::from_secs(3600),
         }
     }
 }
@@ -39,6 +49,8 @@ pub struct IdleTracker {
     fixed: Option<Duration>,
     heartbeats: u32,
     longest_gap: Duration,
+    /// The timeout used while no heartbeats are known; grows after fruitless silences.
+    quiet: Duration,
 }
 
 impl IdleTracker {
@@ -49,7 +61,30 @@ impl IdleTracker {
             fixed,
             heartbeats: 0,
             longest_gap: Duration::ZERO,
+            quiet: policy.without_heartbeats,
         }
+    }
+
+    /// Records that a connection was dropped for silence; `delivered_events` says whether it
+    /// had delivered anything (if not, its reconnect found nothing missed). Returns the new
+    /// timeout when it was lengthened for a server that has never sent a heartbeat.
+    pub fn silence_ended(&mut self, delivered_events: bool) -> Option<Duration> {
+        if self.fixed.is_some() || self.heartbeats > 0 || delivered_events {
+            return None;
+        }
+        let longer = self
+            .quiet
+            .saturating_mul(2)
+            .min(self.policy.longest.max(self.policy.without_heartbeats));
+        (longer > self.quiet).then(|| {
+            self.quiet = longer;
+            longer
+        })
+    }
+
+    /// Whether the server has ever sent a heartbeat comment.
+    pub fn heartbeats_seen(&self) -> bool {
+        self.heartbeats > 0
     }
 
     /// Records a heartbeat comment.
@@ -73,7 +108,7 @@ impl IdleTracker {
             return fixed;
         }
         if self.heartbeats < self.policy.heartbeats_to_learn {
-            return self.policy.without_heartbeats;
+            return self.quiet;
         }
         self.longest_gap
             .saturating_mul(self.policy.gap_factor)
@@ -114,6 +149,26 @@ mod tests {
         slow.heartbeat();
         slow.gap(Duration::from_secs(200));
         assert_eq!(slow.timeout(), Duration::from_secs(300));
+    }
+
+    #[test]
+    fn fruitless_silences_lengthen_the_timeout_of_a_server_without_heartbeats() {
+        let mut tracker = IdleTracker::new(IdlePolicy::default(), None);
+        assert_eq!(
+            tracker.silence_ended(true),
+            None,
+            "the reconnect may have helped"
+        );
+        let grown: Vec<u64> = std::iter::from_fn(|| tracker.silence_ended(false))
+            .map(|d| d.as_secs())
+            .collect();
+        assert_eq!(grown, vec![600, 1200, 2400, 3600]);
+        assert_eq!(tracker.timeout(), Duration::from_secs(3600));
+        let mut with_heartbeats = IdleTracker::new(IdlePolicy::default(), None);
+        with_heartbeats.heartbeat();
+        assert_eq!(with_heartbeats.silence_ended(false), None);
+        let mut fixed = IdleTracker::new(IdlePolicy::default(), Some(Duration::from_secs(9)));
+        assert_eq!(fixed.silence_ended(false), None);
     }
 
     #[test]

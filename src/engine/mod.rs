@@ -4,9 +4,11 @@
 //! subscription tasks ──Report──▶ dispatcher (blocking thread) ──▶ history, then resume state
 //!        ▲  cancel / pause / wake                                  └──▶ EngineSink (CLI, app)
 //! ```
-//! The pieces are split so each decision can be tested alone: [`wire_guard`] (bytes),
-//! [`backoff`], [`idle`] and [`http_verdict`] (pure policy), [`transport`] (HTTP), [`subscription`]
-//! (the supervisor), [`dispatcher`] (persistence order), [`suspend`] (sleep detection).
+//! The pieces are split so each decision can be tested alone: [`decoder`] (bytes to frames, with
+//! every cap), [`backoff`], [`idle`], [`http_verdict`] and [`redirect`] (pure policy),
+//! [`transport`] and [`request`] (HTTP), [`connect_error`] (failures in words),
+//! [`subscription`] (the supervisor), [`dispatcher`] (persistence order), [`suspend`] (sleep
+//! detection).
 //!
 //! The engine keeps what it needs to start tasks after [`Engine::start`] (the network runtime,
 //! the shared transport, a report sender), so a settings window can change subscriptions while
@@ -18,14 +20,17 @@
 //! restart resumes from the last *stored* event.
 
 pub mod backoff;
+pub mod connect_error;
+pub mod decoder;
 pub mod dispatcher;
 pub mod http_verdict;
 pub mod idle;
+pub mod redirect;
 pub mod report;
+pub mod request;
 pub mod subscription;
 pub mod suspend;
 pub mod transport;
-pub mod wire_guard;
 
 use crate::config::SubscriptionConfig;
 use crate::event::SubscriptionId;
@@ -43,13 +48,13 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use backoff::BackoffPolicy;
+pub use decoder::WireLimits;
 pub use dispatcher::{DispatcherSettings, EngineSink};
 pub use idle::IdlePolicy;
-pub use report::{ConnectionState, Failure, Report, ReportBody, StopReason};
+pub use report::{ConnectionState, Failure, Notice, Report, ReportBody, StopReason};
 pub use subscription::StartPoint;
 pub use suspend::WakeSender;
 pub use transport::TransportSettings;
-pub use wire_guard::WireLimits;
 
 /// Whether a subscription should hold a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,8 +72,11 @@ pub struct EngineOptions {
     pub backoff: BackoffPolicy,
     /// Dead-link detection.
     pub idle: IdlePolicy,
-    /// Line and event caps.
+    /// Id and comment caps (the event cap is each subscription's `max_event_bytes`).
     pub limits: WireLimits,
+    /// Bytes of events on their way from all readers to the writer at most; a stalled writer
+    /// (a full disk) stops the readers there instead of memory growing.
+    pub in_flight_bytes: usize,
     /// TCP settings.
     pub transport: TransportSettings,
     /// Reports buffered between the readers and the writer; when full, readers wait (and TCP
@@ -86,6 +94,7 @@ impl Default for EngineOptions {
             backoff: BackoffPolicy::default(),
             idle: IdlePolicy::default(),
             limits: WireLimits::default(),
+            in_flight_bytes: 32 << 20,
             transport: TransportSettings::default(),
             report_capacity: 256,
             wake_tick: Duration::from_secs(10),
@@ -123,6 +132,9 @@ fn same_connection(a: &SubscriptionConfig, b: &SubscriptionConfig) -> bool {
         && a.resume == b.resume
         && a.idle_timeout == b.idle_timeout
         && a.tls_ca_file == b.tls_ca_file
+        && a.method == b.method
+        && a.body == b.body
+        && a.max_event_bytes == b.max_event_bytes
 }
 
 /// A running engine. Dropping it without [`Engine::shutdown`] cancels the tasks but does not wait
@@ -160,7 +172,8 @@ struct Slot {
 struct Launcher {
     network: tokio::runtime::Handle,
     tasks: TaskTracker,
-    transport: transport::BaseTransport,
+    http: transport::HttpSetup,
+    in_flight: Arc<tokio::sync::Semaphore>,
     options: EngineOptions,
     reports: mpsc::Sender<ToWriter>,
     wake: suspend::WakeSignal,
@@ -176,12 +189,15 @@ impl Engine {
         sink: Box<dyn EngineSink>,
         options: EngineOptions,
     ) -> Result<Engine> {
-        let transport =
-            transport::build_transport(options.transport).map_err(|source| Error::Io {
-                action: "setting up HTTP for",
-                path: "the network".into(),
-                source,
-            })?;
+        let http = transport::HttpSetup::new(options.transport).map_err(|source| Error::Io {
+            action: "setting up HTTP for",
+            path: "the network".into(),
+            source,
+        })?;
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(subscription::permits_for(
+            usize::MAX,
+            options.in_flight_bytes,
+        ) as usize));
         let cancel = CancellationToken::new();
         let tasks = TaskTracker::new();
         // All streams and their HTTP connection tasks share one thread with a current-thread
@@ -259,7 +275,8 @@ impl Engine {
             launcher: Launcher {
                 network: net,
                 tasks,
-                transport,
+                http,
+                in_flight,
                 options,
                 reports: reports_tx,
                 wake: wake_rx,
@@ -483,9 +500,10 @@ impl Launcher {
         let spec = slot.spec.clone();
         let reports = self.reports.clone();
         let context = subscription::SubscriptionContext {
-            transport: self.transport.clone(),
+            http: self.http.clone(),
             options: self.options.clone(),
             reports: reports.clone(),
+            in_flight: self.in_flight.clone(),
             cancel: slot.cancel.clone(),
             run_mode: slot.control.subscribe(),
             wake: self.wake.clone(),

@@ -21,10 +21,39 @@ pub enum ReportBody {
     State(ConnectionState),
     /// Events received, in order (batched during bursts).
     Events(Vec<ReceivedEvent>),
-    /// A `:` comment arrived (the server's heartbeat).
-    Heartbeat,
-    /// The server announced its reconnection time (`retry:`, milliseconds).
-    ServerRetry(u64),
+    /// Something the server said or did that is neither an event nor a state change.
+    Notice(Notice),
+}
+
+/// What a subscription learnt about its server, for diagnostics and the sinks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Notice {
+    /// A `:` comment arrived (the server's heartbeat), with its text (cut to a cap; comments
+    /// arriving in a burst are reported once, with the last text).
+    Comment {
+        /// What followed the colon.
+        text: String,
+    },
+    /// The server announced its reconnection time (`retry:`).
+    ServerRetry {
+        /// The time used, in milliseconds (the announced one, capped at an hour).
+        millis: u64,
+        /// What the server asked for, when it was more than the cap.
+        capped_from: Option<u64>,
+    },
+    /// The server has never sent a heartbeat, and a connection went silent for the idle
+    /// timeout with nothing missed: the timeout was lengthened, TCP keepalive watches the link.
+    NoHeartbeats {
+        /// The idle timeout now in use, in milliseconds.
+        idle_timeout_ms: u64,
+    },
+    /// The URL answered with a permanent redirect (301/308) to this URL, which the
+    /// subscription should adopt.
+    MovedPermanently {
+        /// The new URL.
+        to: String,
+    },
 }
 
 /// The state of one subscription, as shown in the tray and in diagnostics.
@@ -35,6 +64,12 @@ pub enum ConnectionState {
     Connecting {
         /// 0 for the first attempt, counting failed attempts since.
         attempt: u32,
+    },
+    /// The request is on an established connection and no error came, but the server has not
+    /// answered yet: some servers send nothing, not even headers, until their first event.
+    AwaitingResponse {
+        /// Since when, in Unix milliseconds.
+        since: i64,
     },
     /// Response headers arrived with a good status: events flow.
     Connected {
@@ -64,6 +99,7 @@ impl ConnectionState {
     pub fn name(&self) -> &'static str {
         match self {
             ConnectionState::Connecting { .. } => "connecting",
+            ConnectionState::AwaitingResponse { .. } => "awaiting response",
             ConnectionState::Connected { .. } => "connected",
             ConnectionState::Reconnecting { .. } => "reconnecting",
             ConnectionState::Paused => "paused",
@@ -100,9 +136,17 @@ pub enum Failure {
         /// The timeout that elapsed, in milliseconds.
         after_ms: u64,
     },
-    /// The server closed the stream.
-    #[error("server closed the stream")]
+    /// The server closed the stream (a clean end of the response).
+    #[error("the server closed the stream")]
     Closed,
+    /// The connection broke while the stream was open (reset, or cut mid-response).
+    #[error("connection lost after {}: {message}", seconds(*after_ms))]
+    Lost {
+        /// How long the stream had been open, in milliseconds.
+        after_ms: u64,
+        /// What the network layer said.
+        message: String,
+    },
     /// The stream broke the protocol or a size cap.
     #[error("malformed stream: {message}")]
     Malformed {
@@ -146,4 +190,23 @@ pub enum StopReason {
         /// What is wrong.
         message: String,
     },
+    /// The server redirected where the subscription does not follow (another origin with
+    /// credentials, https to http, a non-http URL, too many hops).
+    #[error("{message}")]
+    RedirectRefused {
+        /// What happened and what to do, in words.
+        message: String,
+    },
+}
+
+/// `12.3 s`, `4 min`, `2 h 5 min`.
+fn seconds(millis: u64) -> String {
+    let secs = millis / 1000;
+    if millis < 60_000 {
+        format!("{:.1} s", millis as f64 / 1000.0)
+    } else if secs < 3600 {
+        format!("{} min", secs / 60)
+    } else {
+        format!("{} h {} min", secs / 3600, (secs % 3600) / 60)
+    }
 }

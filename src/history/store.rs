@@ -503,6 +503,7 @@ mod tests {
         ReceivedEvent {
             subscription: SubscriptionId::new("s"),
             id: Some(id.to_string()),
+            last_event_id: id.to_string().into(),
             event_type: "t".into(),
             data: data.into(),
             received_at: 1,

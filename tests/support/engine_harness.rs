@@ -3,7 +3,7 @@
 
 use sse_tray::config::{IdleTimeout, ResumeMode, SubscriptionConfig};
 use sse_tray::engine::{
-    BackoffPolicy, ConnectionState, Engine, EngineOptions, EngineSink, Failure, IdlePolicy,
+    BackoffPolicy, ConnectionState, Engine, EngineOptions, EngineSink, Failure, IdlePolicy, Notice,
 };
 use sse_tray::history::{EventKey, HistoryStore};
 use sse_tray::notify::NotificationPipeline;
@@ -18,7 +18,10 @@ use tokio::sync::mpsc;
 pub enum Seen {
     Stored(EventKey, ReceivedEvent),
     State(SubscriptionId, ConnectionState),
-    Heartbeat(SubscriptionId),
+    /// A comment, with its text.
+    Heartbeat(SubscriptionId, String),
+    /// Any other notice.
+    Notice(SubscriptionId, Notice),
     StorageFailed(String),
 }
 
@@ -36,8 +39,12 @@ impl EngineSink for ChannelSink {
             .0
             .send(Seen::State(subscription.clone(), state.clone()));
     }
-    fn heartbeat(&mut self, subscription: &SubscriptionId) {
-        let _ = self.0.send(Seen::Heartbeat(subscription.clone()));
+    fn notice(&mut self, subscription: &SubscriptionId, notice: &Notice) {
+        let seen = match notice {
+            Notice::Comment { text } => Seen::Heartbeat(subscription.clone(), text.clone()),
+            other => Seen::Notice(subscription.clone(), other.clone()),
+        };
+        let _ = self.0.send(seen);
     }
     fn storage_failed(&mut self, error: &sse_tray::Error) {
         let _ = self.0.send(Seen::StorageFailed(error.to_string()));

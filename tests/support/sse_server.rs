@@ -13,8 +13,12 @@ use tokio::time::Instant;
 /// One request as the server saw it.
 #[derive(Clone, Debug)]
 pub struct RecordedRequest {
+    /// `GET`, `POST`, …
+    pub method: String,
     /// Path and query, e.g. `/events?since=4`.
     pub target: String,
+    /// The body (by `Content-Length`), empty when there is none.
+    pub body: Vec<u8>,
     /// Header names lower-cased.
     pub headers: Vec<(String, String)>,
     /// When it arrived.
@@ -152,16 +156,35 @@ async fn read_request(socket: &mut TcpStream) -> Option<RecordedRequest> {
         }
         buf.extend_from_slice(&chunk[..n]);
     }
-    let text = String::from_utf8_lossy(&buf);
+    let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let text = String::from_utf8_lossy(&buf[..head_end]).into_owned();
     let mut lines = text.split("\r\n");
-    let target = lines.next()?.split(' ').nth(1)?.to_owned();
-    let headers = lines
+    let mut request_line = lines.next()?.split(' ');
+    let method = request_line.next()?.to_owned();
+    let target = request_line.next()?.to_owned();
+    let headers: Vec<(String, String)> = lines
         .take_while(|l| !l.is_empty())
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
+    let length: usize = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = buf[head_end..].to_vec();
+    while body.len() < length {
+        let n = socket.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    body.truncate(length);
     Some(RecordedRequest {
+        method,
         target,
+        body,
         headers,
         at: Instant::now(),
     })
