@@ -229,7 +229,7 @@ async fn get_events(
 enum Step {
     Stop,
     Heartbeat,
-    Live(Arc<crate::store::StoredEvent>),
+    Live(Arc<crate::event::StoredEvent>),
     CatchUp { lagged: bool },
 }
 

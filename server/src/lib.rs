@@ -44,19 +44,18 @@
 //! [`StoreConfig::Sqlite`] (default) keeps events in one SQLite file and fans out in process;
 //! [`StoreConfig::Redis`] keeps them in a capped Redis Stream per user and fans out through
 //! pub/sub on `events:<user>` carrying the id, so several instances serve the same users — see
-//! the `redis_store` module for the exact key layout other publishers can write to.
+//! the `store::redis` module for the exact key layout other publishers can write to.
 
 mod auth;
 pub mod demo;
 mod error;
+mod event;
 mod frame;
 mod http;
 mod hub;
 mod id;
 mod ratelimit;
-mod redis_store;
 mod serve;
-mod sqlite_store;
 mod store;
 
 use std::net::SocketAddr;
@@ -69,11 +68,12 @@ use tokio_util::sync::CancellationToken;
 pub use auth::{TokenInfo, TokenKind, hash_token};
 pub use demo::{DemoFeed, DemoOptions, start_demo};
 pub use error::{Error, Result};
+pub use event::StoredEvent;
 pub use frame::GAP_EVENT;
 pub use id::EventId;
 pub use ratelimit::RateLimit;
-pub use redis_store::{channel as redis_channel, stream_key as redis_stream_key};
-pub use store::{Retention, Store, StoreConfig, StoredEvent};
+pub use store::redis::{channel as redis_channel, stream_key as redis_stream_key};
+pub use store::{Retention, Store, StoreConfig};
 
 /// Everything a server needs to start.
 #[derive(Debug, Clone)]
@@ -131,7 +131,7 @@ impl Server {
                 let hub = Arc::new(hub::Hub::new(config.channel_capacity, Some(tx)));
                 let store = Store::open(&config.store, config.retention, Arc::clone(&hub)).await?;
                 if let Store::Redis(redis) = &store {
-                    tasks.push(tokio::spawn(redis_store::run_dispatcher(
+                    tasks.push(tokio::spawn(store::redis::run_dispatcher(
                         redis.clone(),
                         Arc::clone(&hub),
                         rx,

@@ -33,9 +33,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::{TokenInfo, TokenKind};
 use crate::error::Result;
+use crate::event::StoredEvent;
 use crate::hub::{Hub, RedisSub, Wake};
 use crate::id::EventId;
-use crate::store::{HistoryBounds, Retention, StoredEvent};
+use crate::store::{HistoryBounds, Retention};
 
 const TOKENS_KEY: &str = "sse-tray:tokens";
 

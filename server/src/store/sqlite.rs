@@ -13,9 +13,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::auth::{TokenInfo, TokenKind};
 use crate::error::{Error, Result};
+use crate::event::StoredEvent;
 use crate::hub::{Hub, Wake};
 use crate::id::{EventId, IdGenerator, now_unix_ms};
-use crate::store::{HistoryBounds, Retention, StoredEvent};
+use crate::store::{HistoryBounds, Retention};
 
 const SCHEMA: &str = "
 PRAGMA journal_mode = WAL;

@@ -4,15 +4,23 @@
 //! same promises: ids strictly increase per user, `read_after` returns events in id order, and a
 //! trim watermark (the newest id removed by retention) tells a resuming client whether it missed
 //! anything — see [`resume_decision`].
+//!
+//! The event model itself ([`crate::event`]) lives outside this tree, so the in-process fan-out
+//! ([`crate::hub`]) depends on events, not on the store that keeps them.
+
+pub mod redis;
+pub mod sqlite;
+
+use self::redis::RedisStore;
+use self::sqlite::SqliteStore;
 
 use std::time::Duration;
 
 use crate::auth::{TokenInfo, TokenKind};
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::event::{StoredEvent, validate_event};
 use crate::hub::Hub;
 use crate::id::EventId;
-use crate::redis_store::RedisStore;
-use crate::sqlite_store::SqliteStore;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -43,17 +51,6 @@ impl Default for Retention {
             max_age: Duration::from_secs(7 * 24 * 3600),
         }
     }
-}
-
-/// One stored event as streams send it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredEvent {
-    /// Its id.
-    pub id: EventId,
-    /// The SSE event type.
-    pub event: String,
-    /// The data, normally one line of JSON.
-    pub data: String,
 }
 
 /// Where a resuming client continues.
@@ -99,22 +96,6 @@ pub fn resume_decision(requested: &str, bounds: HistoryBounds) -> Resume {
         return gap;
     }
     Resume::After(id)
-}
-
-/// Checks the parts of an event before it is stored, so that any backend can frame it safely.
-pub fn validate_event(user: &str, event: &str) -> Result<()> {
-    let bad = |s: &str| s.is_empty() || s.len() > 200 || s.chars().any(char::is_control);
-    if bad(user) {
-        return Err(Error::InvalidEvent(
-            "user must be 1-200 bytes without control characters".into(),
-        ));
-    }
-    if bad(event) {
-        return Err(Error::InvalidEvent(
-            "event type must be 1-200 bytes without control characters".into(),
-        ));
-    }
-    Ok(())
 }
 
 /// The event and token store, whichever backend is configured.
@@ -295,13 +276,5 @@ mod tests {
                 oldest_available: None
             }
         );
-    }
-
-    #[test]
-    fn validates_users_and_types() {
-        assert!(validate_event("alice", "build").is_ok());
-        assert!(validate_event("", "build").is_err());
-        assert!(validate_event("alice", "a\nb").is_err());
-        assert!(validate_event(&"x".repeat(201), "b").is_err());
     }
 }
