@@ -43,8 +43,14 @@
 //! # Storage
 //! [`StoreConfig::Sqlite`] (default) keeps events in one SQLite file and fans out in process;
 //! [`StoreConfig::Redis`] keeps them in a capped Redis Stream per user and fans out through
-//! pub/sub on `events:<user>` carrying the id, so several instances serve the same users — see
-//! the `store::redis` module for the exact key layout other publishers can write to.
+//! pub/sub on `sse-tray:notify:<user>` carrying the id, so several instances serve the same users
+//! — see the `store::redis` module for the exact key layout other publishers can write to.
+//!
+//! # Rails bridge (Redis mode)
+//! A message `PUBLISH`ed on `events:<user>` whose payload is a JSON object
+//! `{"event": "...", "data": <any JSON>, "id"?: "..."}` is stored once (whatever the number of
+//! instances) and streamed like a `POST /events` publish; anything else there is ignored and
+//! logged once per channel. See the `rails` module.
 
 mod auth;
 pub mod demo;
@@ -54,6 +60,7 @@ mod frame;
 mod http;
 mod hub;
 mod id;
+mod rails;
 mod ratelimit;
 mod serve;
 mod store;
@@ -72,7 +79,7 @@ pub use event::StoredEvent;
 pub use frame::GAP_EVENT;
 pub use id::EventId;
 pub use ratelimit::RateLimit;
-pub use store::redis::{channel as redis_channel, stream_key as redis_stream_key};
+pub use store::redis::{notify_channel as redis_notify_channel, stream_key as redis_stream_key};
 pub use store::{Retention, Store, StoreConfig};
 
 /// Everything a server needs to start.
@@ -135,6 +142,11 @@ impl Server {
                         redis.clone(),
                         Arc::clone(&hub),
                         rx,
+                        cancel.clone(),
+                    )));
+                    tasks.push(tokio::spawn(rails::run_ingest(
+                        redis.clone(),
+                        config.max_event_bytes,
                         cancel.clone(),
                     )));
                 }

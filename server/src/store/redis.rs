@@ -3,10 +3,14 @@
 //! Layout (documented so that other publishers can write to it directly, Rails-style):
 //! - events of user `U`: Stream `sse-tray:stream:U`, entry fields `event` and `data`; the entry id
 //!   assigned by Redis is the event id;
-//! - after `XADD`, the publisher runs `PUBLISH events:U <entry id>`;
+//! - after `XADD`, the publisher runs `PUBLISH sse-tray:notify:U <entry id>`: this server's own
+//!   channel, so that a Rails stream still subscribed to `events:U` never sees these ids (a Rails
+//!   app publishes the event itself on `events:U` instead, see the `rails` module);
 //! - the newest id removed by retention: String `sse-tray:trimmed:U`;
 //! - token hashes: Hash `sse-tray:tokens`, field = hex SHA-256, value = `<kind>:<name>`;
-//! - this server's publish receipts: String `sse-tray:receipt:<random>` = the id, for a minute.
+//! - this server's publish receipts: String `sse-tray:receipt:<random>` = the id, for a minute;
+//!   claims of raw `events:U` messages: String `sse-tray:claim:<hash>` = the id (the instance
+//!   that created it stored the event).
 //!
 //! Retention (a cap per user, like `XADD MAXLEN`, and a periodic age trim like `XTRIM MINID`) runs
 //! inside Lua scripts that also record the newest removed id: Redis 7.0 does not update
@@ -33,7 +37,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::{TokenInfo, TokenKind};
 use crate::error::Result;
-use crate::event::StoredEvent;
+use crate::event::{NewEvent, StoredEvent};
 use crate::hub::{Hub, RedisSub, Wake};
 use crate::id::EventId;
 use crate::store::{HistoryBounds, Retention};
@@ -54,10 +58,10 @@ fn trimmed_key(user: &str) -> String {
 const RECEIPT_TTL_SECS: u64 = 60;
 
 /// KEYS: stream, trimmed, receipt; ARGV: event, data, max entries, channel, receipt TTL (s).
-/// Returns the new id, or the id stored by an earlier run with the same receipt.
+/// Returns `{new id, 1}`, or `{id, 0}` with the id stored by an earlier run with the same receipt.
 const PUBLISH_SCRIPT: &str = r"
 local done = redis.call('GET', KEYS[3])
-if done then return done end
+if done then return {done, 0} end
 local id = redis.call('XADD', KEYS[1], '*', 'event', ARGV[1], 'data', ARGV[2])
 local excess = redis.call('XLEN', KEYS[1]) - tonumber(ARGV[3])
 if excess > 0 then
@@ -67,7 +71,7 @@ if excess > 0 then
 end
 redis.call('SET', KEYS[3], id, 'EX', ARGV[5])
 redis.call('PUBLISH', ARGV[4], id)
-return id
+return {id, 1}
 ";
 
 /// KEYS: stream, trimmed; ARGV: cutoff id. Removes entries older than the cutoff.
@@ -78,9 +82,12 @@ redis.call('SET', KEYS[2], newest[1][1])
 return redis.call('XTRIM', KEYS[1], 'MINID', '=', ARGV[1])
 ";
 
-/// The pub/sub channel that announces a user's new event ids.
-pub fn channel(user: &str) -> String {
-    format!("events:{user}")
+/// Prefix of the pub/sub channels that announce new event ids to the instances.
+const NOTIFY_PREFIX: &str = "sse-tray:notify:";
+
+/// The pub/sub channel that announces a user's new event ids to every instance.
+pub fn notify_channel(user: &str) -> String {
+    format!("{NOTIFY_PREFIX}{user}")
 }
 
 /// Redis-backed store; cheap to clone (one multiplexed, self-replacing connection).
@@ -124,6 +131,11 @@ impl RedisStore {
         })
     }
 
+    /// The client, for pub/sub connections of their own.
+    pub(crate) fn client(&self) -> &redis::Client {
+        &self.client
+    }
+
     /// Runs `cmd`; once more if the connection turned out to be gone.
     async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> RedisResult<T> {
         let mut conn = self.conn.clone();
@@ -151,17 +163,39 @@ impl RedisStore {
     /// Stores (capped), records the trim watermark and `PUBLISH`es the id, in one script.
     pub async fn publish(&self, user: &str, event: &str, data: &str) -> Result<EventId> {
         let receipt = format!("sse-tray:receipt:{:032x}", rand::random::<u128>());
-        self.publish_with_receipt(&receipt, user, event, data).await
+        let (id, _) = self
+            .publish_with_receipt(&receipt, RECEIPT_TTL_SECS, user, event, data)
+            .await?;
+        Ok(id)
+    }
+
+    /// Stores `event` unless some instance already stored it under `claim_key` (kept `ttl`).
+    /// Returns the id and whether this call stored it.
+    pub async fn publish_claimed(
+        &self,
+        claim_key: &str,
+        ttl: Duration,
+        event: &NewEvent,
+    ) -> Result<(EventId, bool)> {
+        self.publish_with_receipt(
+            claim_key,
+            ttl.as_secs().max(1),
+            &event.user,
+            &event.event,
+            &event.data,
+        )
+        .await
     }
 
     /// [`RedisStore::publish`] under a given receipt key: runs at most once per receipt.
     async fn publish_with_receipt(
         &self,
         receipt: &str,
+        receipt_ttl_secs: u64,
         user: &str,
         event: &str,
         data: &str,
-    ) -> Result<EventId> {
+    ) -> Result<(EventId, bool)> {
         let script = redis::Script::new(PUBLISH_SCRIPT);
         let mut invocation = script.prepare_invoke();
         invocation
@@ -171,10 +205,10 @@ impl RedisStore {
             .arg(event)
             .arg(data)
             .arg(self.retention.max_events_per_user.max(1))
-            .arg(channel(user))
-            .arg(RECEIPT_TTL_SECS);
-        let id: String = self.invoke(&invocation).await?;
-        id.parse()
+            .arg(notify_channel(user))
+            .arg(receipt_ttl_secs);
+        let (id, stored): (String, i64) = self.invoke(&invocation).await?;
+        Ok((id.parse()?, stored == 1))
     }
 
     /// `XRANGE` after `after` (exclusive).
@@ -317,7 +351,7 @@ fn parse_token(hash: &str, value: &str) -> Option<TokenInfo> {
     })
 }
 
-/// The instance's one pub/sub connection: subscribes `events:<user>` while local streams of that
+/// The instance's pub/sub connection for fan-out: subscribes `sse-tray:notify:<user>` while local streams of that
 /// user exist (reference counted). A message only says "something new": the dispatcher then reads
 /// the user's stream once for the whole instance, from the last id it fetched, and broadcasts each
 /// event in id order. Reading instead of trusting the message's id keeps order right when two
@@ -347,7 +381,7 @@ pub async fn run_dispatcher(
                 }
             }
         };
-        let channels: Vec<String> = users.keys().map(|u| channel(u)).collect();
+        let channels: Vec<String> = users.keys().map(|u| notify_channel(u)).collect();
         if !channels.is_empty() {
             if let Err(e) = sink.subscribe(&channels).await {
                 tracing::warn!(error = %e, "redis re-subscribe failed; retrying");
@@ -371,7 +405,7 @@ pub async fn run_dispatcher(
                         }
                         // Subscribe first, then note where the stream ends: every later event is
                         // announced on the channel.
-                        let result = match sink.subscribe(channel(&user)).await {
+                        let result = match sink.subscribe(notify_channel(&user)).await {
                             Ok(()) => store.bounds(&user).await.map(|b| b.newest),
                             Err(e) => Err(e.into()),
                         };
@@ -391,7 +425,7 @@ pub async fn run_dispatcher(
                             entry.0 -= 1;
                             if entry.0 == 0 {
                                 users.remove(&user);
-                                if sink.unsubscribe(channel(&user)).await.is_err() {
+                                if sink.unsubscribe(notify_channel(&user)).await.is_err() {
                                     continue 'connect;
                                 }
                             }
@@ -400,7 +434,7 @@ pub async fn run_dispatcher(
                 },
                 msg = messages.next() => match msg {
                     Some(msg) => {
-                        if let Some(user) = msg.get_channel_name().strip_prefix("events:")
+                        if let Some(user) = msg.get_channel_name().strip_prefix(NOTIFY_PREFIX)
                             && let Some((_, last)) = users.get_mut(user)
                         {
                             fetch_and_broadcast(&store, &hub, user, last).await;
@@ -508,15 +542,16 @@ mod tests {
         let store = RedisStore::connect(&redis.url, Retention::default())
             .await
             .unwrap();
-        let first = store
-            .publish_with_receipt("sse-tray:receipt:r1", "u", "t", "1")
+        let (first, stored) = store
+            .publish_with_receipt("sse-tray:receipt:r1", 60, "u", "t", "1")
             .await
             .unwrap();
+        assert!(stored);
         let again = store
-            .publish_with_receipt("sse-tray:receipt:r1", "u", "t", "1")
+            .publish_with_receipt("sse-tray:receipt:r1", 60, "u", "t", "1")
             .await
             .unwrap();
-        assert_eq!(again, first);
+        assert_eq!(again, (first, false));
         let other = store.publish("u", "t", "2").await.unwrap();
         assert!(other > first);
         let stored = store.read_after("u", None, 10).await.unwrap();

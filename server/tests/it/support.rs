@@ -273,6 +273,43 @@ impl RedisProcess {
             .unwrap()
     }
 
+    /// Connections holding a pattern subscription (each running instance holds `events:*`;
+    /// `PUBSUB NUMPAT` would count distinct patterns, not subscribers).
+    pub async fn pattern_subscribers(&self) -> usize {
+        let mut c = self.conn().await;
+        let list: String = redis::cmd("CLIENT")
+            .arg("LIST")
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        list.lines()
+            .filter(|l| {
+                l.split(' ')
+                    .any(|f| f.starts_with("psub=") && f != "psub=0")
+            })
+            .count()
+    }
+
+    /// `PUBLISH channel payload`, as a Rails app does.
+    pub async fn publish_raw(&self, channel: &str, payload: &[u8]) {
+        let mut c = self.conn().await;
+        let _: i64 = redis::cmd("PUBLISH")
+            .arg(channel)
+            .arg(payload)
+            .query_async(&mut c)
+            .await
+            .unwrap();
+    }
+
+    pub async fn xlen(&self, key: &str) -> i64 {
+        let mut c = self.conn().await;
+        redis::cmd("XLEN")
+            .arg(key)
+            .query_async(&mut c)
+            .await
+            .unwrap()
+    }
+
     pub async fn numsub(&self, channel: &str) -> i64 {
         let mut c = self.conn().await;
         let (_, n): (String, i64) = redis::cmd("PUBSUB")
