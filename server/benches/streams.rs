@@ -173,6 +173,7 @@ async fn run(mode: &str, store: Vec<String>, idle_streams: usize) {
                 &addr.to_string(),
                 "--max-streams-per-user",
                 "1000000",
+                "--health-counts",
             ])
             .args([
                 "--publish-rate",

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -110,13 +110,12 @@ impl Drop for StreamGuard {
     }
 }
 
-/// The router with all routes.
+/// The router with all routes. `POST /events` reads its body itself (after checking the token,
+/// under a size cap and a deadline), so no extractor buffers a body first.
 pub fn router(state: Arc<AppState>) -> Router {
-    let body_limit = state.config.max_event_bytes + 4096;
     Router::new()
         .route("/events", get(get_events).post(post_events))
         .route("/health", get(health))
-        .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
 }
 
@@ -343,13 +342,56 @@ struct PublishRequest {
     data: Box<serde_json::value::RawValue>,
 }
 
+/// Reads a request body of at most `limit` bytes before `deadline`. Gives up with a response
+/// when it is too large (413), too slow (408) or the server shuts down (503): a client that
+/// trickles its body cannot hold the connection or delay shutdown.
+async fn read_body(
+    state: &AppState,
+    body: Body,
+    limit: usize,
+    deadline: tokio::time::Instant,
+) -> Result<Bytes, Response> {
+    use http_body_util::BodyExt;
+    let read = http_body_util::Limited::new(body, limit).collect();
+    tokio::select! {
+        () = state.cancel.cancelled() => Err(plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server is shutting down",
+        )),
+        read = tokio::time::timeout_at(deadline, read) => match read {
+            Ok(Ok(collected)) => Ok(collected.to_bytes()),
+            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("request body over the {limit}-byte cap"),
+            )),
+            Ok(Err(e)) => Err(plain(
+                StatusCode::BAD_REQUEST,
+                &format!("reading the request body failed: {e}"),
+            )),
+            Err(_) => Err(plain(
+                StatusCode::REQUEST_TIMEOUT,
+                &format!(
+                    "request body not received within {:?}",
+                    state.config.request_timeout
+                ),
+            )),
+        },
+    }
+}
+
 async fn post_events(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
+    let deadline = tokio::time::Instant::now() + state.config.request_timeout;
+    // The token first: an unauthenticated client never gets to send (or trickle) a body.
     let info = match authenticate(&state, header_token(&headers), TokenKind::Publisher).await {
         Ok(info) => info,
+        Err(r) => return r,
+    };
+    let body = match read_body(&state, body, state.config.max_event_bytes + 4096, deadline).await {
+        Ok(body) => body,
         Err(r) => return r,
     };
     let verdict = {
@@ -392,12 +434,16 @@ async fn post_events(
     }
 }
 
+/// Liveness for load balancers and probes. Stream counts tell anyone who can reach the port how
+/// busy the server is, so they are added only when [`ServerConfig::health_counts`] is set.
 async fn health(State(state): State<Arc<AppState>>) -> Response {
-    axum::Json(serde_json::json!({
+    let mut answer = serde_json::json!({
         "status": "ok",
         "store": state.store.kind(),
-        "open_streams": state.open_streams(),
-        "streaming_users": state.hub.users(),
-    }))
-    .into_response()
+    });
+    if state.config.health_counts {
+        answer["open_streams"] = state.open_streams().into();
+        answer["streaming_users"] = state.hub.users().into();
+    }
+    axum::Json(answer).into_response()
 }

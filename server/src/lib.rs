@@ -24,7 +24,10 @@
 //!   `{"user": "...", "event": "...", "data": <any JSON>}` → `201 {"id": "..."}`. `413` when the
 //!   data is larger than [`ServerConfig::max_event_bytes`], `429` + `Retry-After` over the
 //!   per-token rate limit, `403` for a subscriber token, `422` for a bad user or event type.
-//! - `GET /health` → `{"status":"ok","store":"sqlite"|"redis","open_streams":N,"streaming_users":M}`.
+//! - `GET /health` → `{"status":"ok","store":"sqlite"|"redis"}`, plus `"open_streams"` and
+//!   `"streaming_users"` when [`ServerConfig::health_counts`] is set.
+//! - A request's head must arrive within [`ServerConfig::request_timeout`] and a `POST` body within
+//!   as long again (`408`); the token is checked before the body is read.
 //!
 //! # Gap signal
 //! When a client resumes from an id whose successors were removed by retention — or from an id
@@ -105,6 +108,15 @@ pub struct ServerConfig {
     pub allow_query_token: bool,
     /// Live events buffered per user before a slow stream lags (it then re-reads the store).
     pub channel_capacity: usize,
+    /// Time allowed for a request head to arrive, and again for its body once the head is in:
+    /// a client that trickles either is cut off instead of holding a connection forever.
+    pub request_timeout: Duration,
+    /// On shutdown, how long connections get to finish (streams get their final close); after
+    /// that the remaining ones (a client that stopped reading, a body still trickling) are dropped.
+    pub shutdown_grace: Duration,
+    /// Add `open_streams` and `streaming_users` to `GET /health` (off: anyone reaching the port
+    /// could watch the server's load).
+    pub health_counts: bool,
 }
 
 impl Default for ServerConfig {
@@ -120,6 +132,9 @@ impl Default for ServerConfig {
             retention: Retention::default(),
             allow_query_token: false,
             channel_capacity: 256,
+            request_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(5),
+            health_counts: false,
         }
     }
 }
@@ -173,6 +188,10 @@ impl Server {
             listener,
             app,
             move |tcp| configure_socket(tcp, heartbeat),
+            serve::Timeouts {
+                head: state.config.request_timeout,
+                shutdown_grace: state.config.shutdown_grace,
+            },
             shutdown,
         ));
         tracing::info!(%local_addr, store = state.store.kind(), "sse-tray-server listening");
@@ -264,13 +283,20 @@ impl RunningServer {
         self.state.open_streams()
     }
 
+    /// Users with at least one open stream on this instance.
+    pub fn streaming_users(&self) -> usize {
+        self.state.hub.users()
+    }
+
     /// The store this server uses.
     pub fn store(&self) -> &Store {
         &self.state.store
     }
 
     /// Ends every stream (clients see the connection close and reconnect elsewhere), stops
-    /// accepting connections, and waits for the background tasks.
+    /// accepting connections, and waits for the background tasks. Connections still open after
+    /// [`ServerConfig::shutdown_grace`] are dropped, so this returns in about that time whatever
+    /// clients do.
     pub async fn shutdown(mut self) -> Result<()> {
         self.cancel.cancel();
         if let Some(serve) = self.serve.take() {

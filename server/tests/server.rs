@@ -8,6 +8,8 @@
 mod demo;
 #[path = "it/redis.rs"]
 mod redis_mode;
+#[path = "it/slow_clients.rs"]
+mod slow_clients;
 #[path = "it/sqlite.rs"]
 mod sqlite;
 #[path = "it/support.rs"]

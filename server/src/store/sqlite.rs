@@ -72,7 +72,10 @@ impl SqliteStore {
     pub async fn open(path: Option<PathBuf>, retention: Retention, hub: Arc<Hub>) -> Result<Self> {
         let inner = tokio::task::spawn_blocking(move || -> Result<Inner> {
             let conn = match path {
-                Some(p) => Connection::open(p)?,
+                Some(p) => {
+                    create_private(&p)?;
+                    Connection::open(p)?
+                }
                 None => Connection::open_in_memory()?,
             };
             conn.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -312,6 +315,35 @@ impl SqliteStore {
     }
 }
 
+/// Creates the database file readable by its owner only (it holds every user's events and the
+/// token hashes); SQLite gives the `-wal` and `-shm` files the same mode. An existing file is left
+/// as it is, with a warning if others may read it.
+fn create_private(path: &std::path::Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(path)?.permissions().mode();
+                if mode & 0o077 != 0 {
+                    tracing::warn!(
+                        path = %path.display(),
+                        mode = format!("{:o}", mode & 0o777),
+                        "the event database is readable by other users; chmod 600 it"
+                    );
+                }
+            }
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn raise_watermark(conn: &Connection, user: &str, id: EventId) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO trimmed (user, id_ms, id_seq) VALUES (?1, ?2, ?3)
@@ -361,6 +393,22 @@ mod tests {
         let s = store(dir.path(), 3).await.unwrap();
         let next = s.publish("alice", "t", "5").await.unwrap();
         assert!(next > ids[4]);
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_database_and_its_wal_are_private_to_the_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path(), 10).await.unwrap();
+        s.publish("alice", "t", "1").await.unwrap();
+        for name in ["ev.sqlite3", "ev.sqlite3-wal", "ev.sqlite3-shm"] {
+            let mode = std::fs::metadata(dir.path().join(name))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name} is {:o}", mode & 0o777);
+        }
     }
 
     #[tokio::test]

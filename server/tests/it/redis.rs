@@ -88,7 +88,7 @@ async fn dead_client_unsubscribes_from_redis() {
         took <= Duration::from_millis(300),
         "freed after {took:?} (heartbeat 100 ms)"
     );
-    assert_eq!(health(&fx.server.base_url()).await["open_streams"], 0);
+    assert_eq!(fx.server.open_streams(), 0);
 }
 
 /// A publisher that writes the server's stream itself (XADD, then PUBLISH the id on

@@ -126,7 +126,6 @@ async fn replay_seam_every_event_exactly_once_in_order() {
 async fn dead_client_is_freed_within_a_heartbeat() {
     let dir = tempfile::tempdir().unwrap();
     let fx = start_sqlite(dir.path()).await;
-    let base = fx.server.base_url();
     let mut sock = tokio::net::TcpStream::connect(fx.server.local_addr())
         .await
         .unwrap();
@@ -138,11 +137,11 @@ async fn dead_client_is_freed_within_a_heartbeat() {
     let mut buf = [0u8; 512];
     let n = sock.read(&mut buf).await.unwrap();
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
-    assert_eq!(health(&base).await["open_streams"], 1);
-    assert_eq!(health(&base).await["streaming_users"], 1);
+    assert_eq!(fx.server.open_streams(), 1);
+    assert_eq!(fx.server.streaming_users(), 1);
     drop(sock);
     let took = eventually(Duration::from_secs(2), async || {
-        health(&base).await["open_streams"] == 0
+        fx.server.open_streams() == 0
     })
     .await
     .expect("dead stream never freed");
@@ -151,7 +150,7 @@ async fn dead_client_is_freed_within_a_heartbeat() {
         took <= Duration::from_millis(250),
         "freed only after {took:?} (heartbeat 100 ms)"
     );
-    assert_eq!(health(&base).await["streaming_users"], 0);
+    assert_eq!(fx.server.streaming_users(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -351,7 +350,7 @@ async fn per_user_connection_cap() {
         .unwrap();
     let _c = subscribe(&base, &bob, None).await;
     drop(a);
-    eventually(WAIT, async || health(&base).await["open_streams"] == 2)
+    eventually(WAIT, async || fx.server.open_streams() == 2)
         .await
         .unwrap();
     let _d = subscribe(&base, &fx.alice, None).await;
