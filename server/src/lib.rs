@@ -21,9 +21,14 @@
 //! - Ids are `<unix ms>-<sequence>` ([`EventId`]), strictly increasing per user, compared
 //!   numerically. In Redis mode they are the Redis Stream entry ids.
 //! - `POST /events` with `Authorization: Bearer <publisher token>` and
-//!   `{"user": "...", "event": "...", "data": <any JSON>}` → `201 {"id": "..."}`. `413` when the
-//!   data is larger than [`ServerConfig::max_event_bytes`], `429` + `Retry-After` over the
-//!   per-token rate limit, `403` for a subscriber token, `422` for a bad user or event type.
+//!   `{"user": "...", "event": "...", "data": <any JSON>}` → `201 {"id": "..."}`. A batch is a
+//!   JSON array of such objects, or NDJSON (`Content-Type: application/x-ndjson`, one per line)
+//!   → `201 {"ids": [...]}` in the same order; it is stored in one transaction and delivered in
+//!   order, all or nothing (an error names the first bad event). `413` when an event's data is
+//!   larger than [`ServerConfig::max_event_bytes`], the body larger than
+//!   [`ServerConfig::max_body_bytes`] or the batch longer than [`ServerConfig::max_batch_events`]
+//!   (or the publish burst), `429` + `Retry-After` over the per-token rate limit (a batch counts
+//!   its events), `403` for a subscriber token, `422` for a bad user or event type.
 //! - `GET /health` → `{"status":"ok","store":"sqlite"|"redis"}`, plus `"open_streams"` and
 //!   `"streaming_users"` when [`ServerConfig::health_counts`] is set.
 //! - A request's head must arrive within [`ServerConfig::request_timeout`] and a `POST` body within
@@ -63,6 +68,7 @@ mod frame;
 mod http;
 mod hub;
 mod id;
+mod publish;
 mod rails;
 mod ratelimit;
 mod serve;
@@ -98,6 +104,10 @@ pub struct ServerConfig {
     pub retry: Duration,
     /// Largest accepted `data` (serialized JSON), in bytes.
     pub max_event_bytes: usize,
+    /// Largest accepted `POST /events` body (one event or a batch), in bytes.
+    pub max_body_bytes: usize,
+    /// Most events in one batch (also never more than the publish burst).
+    pub max_batch_events: usize,
     /// Per-publisher-token publish rate.
     pub publish_rate: RateLimit,
     /// Open streams allowed per user.
@@ -127,6 +137,8 @@ impl Default for ServerConfig {
             heartbeat: Duration::from_secs(15),
             retry: Duration::from_secs(3),
             max_event_bytes: 64 * 1024,
+            max_body_bytes: 4 * 1024 * 1024,
+            max_batch_events: 1000,
             publish_rate: RateLimit::default(),
             max_streams_per_user: 16,
             retention: Retention::default(),

@@ -102,7 +102,13 @@ struct ServeArgs {
     /// Largest accepted event data in bytes.
     #[arg(long, default_value_t = 64 * 1024)]
     max_event_bytes: usize,
-    /// Publishes per second allowed per publisher token.
+    /// Largest accepted POST /events body (one event or a batch) in bytes.
+    #[arg(long, default_value_t = 4 * 1024 * 1024)]
+    max_body_bytes: usize,
+    /// Most events in one batch (never more than --publish-burst).
+    #[arg(long, default_value_t = 1000)]
+    max_batch_events: usize,
+    /// Events per second allowed per publisher token (a batch counts its events).
     #[arg(long, default_value_t = 100.0)]
     publish_rate: f64,
     /// Publish burst per publisher token.
@@ -274,6 +280,8 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         heartbeat: Duration::from_millis(a.heartbeat_ms.max(1)),
         retry: Duration::from_millis(a.retry_ms),
         max_event_bytes: a.max_event_bytes,
+        max_body_bytes: a.max_body_bytes,
+        max_batch_events: a.max_batch_events,
         publish_rate: RateLimit {
             per_second: a.publish_rate,
             burst: a.publish_burst,

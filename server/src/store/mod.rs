@@ -17,8 +17,8 @@ use self::sqlite::SqliteStore;
 use std::time::Duration;
 
 use crate::auth::{TokenInfo, TokenKind};
-use crate::error::Result;
-use crate::event::{StoredEvent, validate_event};
+use crate::error::{Error, Result};
+use crate::event::{NewEvent, StoredEvent, validate_event};
 use crate::hub::Hub;
 use crate::id::EventId;
 use std::path::PathBuf;
@@ -141,9 +141,29 @@ impl Store {
     /// Stores an event and wakes the user's live streams. `data` must be valid JSON text.
     pub async fn publish(&self, user: &str, event: &str, data: &str) -> Result<EventId> {
         validate_event(user, event)?;
+        let event = NewEvent {
+            user: user.to_owned(),
+            event: event.to_owned(),
+            data: data.to_owned(),
+        };
+        let ids = self.publish_batch(vec![event]).await?;
+        ids.first()
+            .copied()
+            .ok_or_else(|| Error::Task("a batch of one stored nothing".into()))
+    }
+
+    /// Stores events all at once (one transaction, one script) and wakes streams in order;
+    /// returns their ids in the same order.
+    pub async fn publish_batch(&self, events: Vec<NewEvent>) -> Result<Vec<EventId>> {
+        for ev in &events {
+            validate_event(&ev.user, &ev.event)?;
+        }
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
         match self {
-            Store::Sqlite(s) => s.publish(user, event, data).await,
-            Store::Redis(s) => s.publish(user, event, data).await,
+            Store::Sqlite(s) => s.publish_batch(events).await,
+            Store::Redis(s) => s.publish_batch(&events).await,
         }
     }
 

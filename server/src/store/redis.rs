@@ -36,7 +36,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::{TokenInfo, TokenKind};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::event::{NewEvent, StoredEvent};
 use crate::hub::{Hub, RedisSub, Wake};
 use crate::id::EventId;
@@ -57,21 +57,43 @@ fn trimmed_key(user: &str) -> String {
 /// How long a publish receipt is kept: far longer than a reconnect takes.
 const RECEIPT_TTL_SECS: u64 = 60;
 
-/// KEYS: stream, trimmed, receipt; ARGV: event, data, max entries, channel, receipt TTL (s).
-/// Returns `{new id, 1}`, or `{id, 0}` with the id stored by an earlier run with the same receipt.
+/// Stores a batch atomically. KEYS: receipt, then per event its stream and trimmed keys.
+/// ARGV: max entries per stream, receipt TTL (s), then per event: type, data, notify channel.
+/// Each stream is capped once (recording the newest removed id) and announced once, with its
+/// newest id, after all entries were added. Returns `{1, id...}`, or `{0, id...}` with the ids
+/// stored by an earlier run with the same receipt.
 const PUBLISH_SCRIPT: &str = r"
-local done = redis.call('GET', KEYS[3])
-if done then return {done, 0} end
-local id = redis.call('XADD', KEYS[1], '*', 'event', ARGV[1], 'data', ARGV[2])
-local excess = redis.call('XLEN', KEYS[1]) - tonumber(ARGV[3])
-if excess > 0 then
-  local doomed = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', excess)
-  for _, entry in ipairs(doomed) do redis.call('XDEL', KEYS[1], entry[1]) end
-  redis.call('SET', KEYS[2], doomed[#doomed][1])
+local done = redis.call('GET', KEYS[1])
+if done then
+  local out = {0}
+  for id in string.gmatch(done, '[^,]+') do out[#out + 1] = id end
+  return out
 end
-redis.call('SET', KEYS[3], id, 'EX', ARGV[5])
-redis.call('PUBLISH', ARGV[4], id)
-return {id, 1}
+local max = tonumber(ARGV[1])
+local out = {1}
+local touched, order = {}, {}
+for i = 1, (#KEYS - 1) / 2 do
+  local stream, a = KEYS[2 * i], 3 * i
+  local id = redis.call('XADD', stream, '*', 'event', ARGV[a], 'data', ARGV[a + 1])
+  out[#out + 1] = id
+  if not touched[stream] then
+    touched[stream] = {KEYS[2 * i + 1], ARGV[a + 2]}
+    order[#order + 1] = stream
+  end
+  touched[stream][3] = id
+end
+for _, stream in ipairs(order) do
+  local t = touched[stream]
+  local excess = redis.call('XLEN', stream) - max
+  if excess > 0 then
+    local doomed = redis.call('XRANGE', stream, '-', '+', 'COUNT', excess)
+    redis.call('XTRIM', stream, 'MAXLEN', '=', max)
+    redis.call('SET', t[1], doomed[#doomed][1])
+  end
+  redis.call('PUBLISH', t[2], t[3])
+end
+redis.call('SET', KEYS[1], table.concat(out, ',', 2), 'EX', ARGV[2])
+return out
 ";
 
 /// KEYS: stream, trimmed; ARGV: cutoff id. Removes entries older than the cutoff.
@@ -160,13 +182,14 @@ impl RedisStore {
         }
     }
 
-    /// Stores (capped), records the trim watermark and `PUBLISH`es the id, in one script.
-    pub async fn publish(&self, user: &str, event: &str, data: &str) -> Result<EventId> {
+    /// Stores events (capped), records trim watermarks and `PUBLISH`es the newest id of each
+    /// user, in one script; returns the ids in order.
+    pub async fn publish_batch(&self, events: &[NewEvent]) -> Result<Vec<EventId>> {
         let receipt = format!("sse-tray:receipt:{:032x}", rand::random::<u128>());
-        let (id, _) = self
-            .publish_with_receipt(&receipt, RECEIPT_TTL_SECS, user, event, data)
+        let (ids, _) = self
+            .publish_with_receipt(&receipt, RECEIPT_TTL_SECS, events)
             .await?;
-        Ok(id)
+        Ok(ids)
     }
 
     /// Stores `event` unless some instance already stored it under `claim_key` (kept `ttl`).
@@ -177,38 +200,50 @@ impl RedisStore {
         ttl: Duration,
         event: &NewEvent,
     ) -> Result<(EventId, bool)> {
-        self.publish_with_receipt(
-            claim_key,
-            ttl.as_secs().max(1),
-            &event.user,
-            &event.event,
-            &event.data,
-        )
-        .await
+        let (ids, stored) = self
+            .publish_with_receipt(claim_key, ttl.as_secs().max(1), std::slice::from_ref(event))
+            .await?;
+        let id = ids.first().copied().ok_or_else(|| {
+            Error::Redis(redis::RedisError::from((
+                redis::ErrorKind::TypeError,
+                "publish script returned no id",
+            )))
+        })?;
+        Ok((id, stored))
     }
 
-    /// [`RedisStore::publish`] under a given receipt key: runs at most once per receipt.
+    /// [`RedisStore::publish_batch`] under a given receipt key: runs at most once per receipt,
+    /// so a retry after a lost reply stores nothing twice. Returns the ids and whether this call
+    /// stored them.
     async fn publish_with_receipt(
         &self,
         receipt: &str,
         receipt_ttl_secs: u64,
-        user: &str,
-        event: &str,
-        data: &str,
-    ) -> Result<(EventId, bool)> {
+        events: &[NewEvent],
+    ) -> Result<(Vec<EventId>, bool)> {
         let script = redis::Script::new(PUBLISH_SCRIPT);
         let mut invocation = script.prepare_invoke();
         invocation
-            .key(stream_key(user))
-            .key(trimmed_key(user))
             .key(receipt)
-            .arg(event)
-            .arg(data)
             .arg(self.retention.max_events_per_user.max(1))
-            .arg(notify_channel(user))
             .arg(receipt_ttl_secs);
-        let (id, stored): (String, i64) = self.invoke(&invocation).await?;
-        Ok((id.parse()?, stored == 1))
+        for ev in events {
+            invocation
+                .key(stream_key(&ev.user))
+                .key(trimmed_key(&ev.user))
+                .arg(&ev.event)
+                .arg(&ev.data)
+                .arg(notify_channel(&ev.user));
+        }
+        let reply: Vec<String> = self.invoke(&invocation).await?;
+        let (stored, ids) = reply.split_first().ok_or_else(|| {
+            Error::Redis(redis::RedisError::from((
+                redis::ErrorKind::TypeError,
+                "publish script returned nothing",
+            )))
+        })?;
+        let ids = ids.iter().map(|id| id.parse()).collect::<Result<_>>()?;
+        Ok((ids, stored == "1"))
     }
 
     /// `XRANGE` after `after` (exclusive).
@@ -542,22 +577,35 @@ mod tests {
         let store = RedisStore::connect(&redis.url, Retention::default())
             .await
             .unwrap();
+        let batch = |n: usize| -> Vec<NewEvent> {
+            (0..n)
+                .map(|i| NewEvent {
+                    user: if i % 2 == 0 { "u" } else { "v" }.to_owned(),
+                    event: "t".to_owned(),
+                    data: i.to_string(),
+                })
+                .collect()
+        };
         let (first, stored) = store
-            .publish_with_receipt("sse-tray:receipt:r1", 60, "u", "t", "1")
+            .publish_with_receipt("sse-tray:receipt:r1", 60, &batch(1))
             .await
             .unwrap();
         assert!(stored);
         let again = store
-            .publish_with_receipt("sse-tray:receipt:r1", 60, "u", "t", "1")
+            .publish_with_receipt("sse-tray:receipt:r1", 60, &batch(1))
             .await
             .unwrap();
-        assert_eq!(again, (first, false));
-        let other = store.publish("u", "t", "2").await.unwrap();
-        assert!(other > first);
+        assert_eq!(again, (first.clone(), false));
+        let (first, other) = (first[0], store.publish_batch(&batch(3)).await.unwrap());
+        // Ids increase per user (each user's stream numbers its own entries).
+        assert!(first < other[0] && other[0] < other[2]);
+        // The batch went to two users, in order.
+        let v = store.read_after("v", None, 10).await.unwrap();
+        assert_eq!(v.iter().map(|e| e.id).collect::<Vec<_>>(), [other[1]]);
         let stored = store.read_after("u", None, 10).await.unwrap();
         assert_eq!(
             stored.iter().map(|e| e.id).collect::<Vec<_>>(),
-            vec![first, other]
+            vec![first, other[0], other[2]]
         );
         let ttl: i64 = store.query(&Cmd::ttl("sse-tray:receipt:r1")).await.unwrap();
         assert!((1..=60).contains(&ttl), "receipt TTL {ttl}");
