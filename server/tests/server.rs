@@ -4,6 +4,8 @@
 // Helpers outside `#[test]` functions panic on purpose: a failed setup is a failed test.
 #![allow(clippy::unwrap_used)]
 
+#[path = "it/contract.rs"]
+mod contract;
 #[path = "it/demo.rs"]
 mod demo;
 #[path = "it/redis.rs"]

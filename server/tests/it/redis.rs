@@ -1,4 +1,6 @@
-//! Redis mode, against a real `redis-server` spawned per test (the test fails if it is missing).
+//! Redis-only behaviour, against a real `redis-server` spawned per test (the test fails if it is
+//! missing): instances sharing users, Redis connections lost and regained, a direct stream writer,
+//! the Rails bridge. The shared contract runs in `contract.rs`.
 
 use std::time::Duration;
 
@@ -174,53 +176,6 @@ async fn direct_stream_writer_and_gap_signal() {
     assert!(!all.keys().chain(all.values()).any(|s| s.contains(&t)));
 }
 
-/// Replay seam in Redis mode: a steady publisher, a client that keeps dropping and resuming.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_replay_seam() {
-    let redis = RedisProcess::start();
-    let fx = start(config(StoreConfig::Redis(redis.url.clone()))).await;
-    let base = fx.server.base_url();
-    const TOTAL: u64 = 300;
-    let publisher = {
-        let (base, token) = (base.clone(), fx.publisher.clone());
-        tokio::spawn(async move {
-            for n in 0..TOTAL {
-                publish(&base, &token, "alice", n).await;
-            }
-        })
-    };
-    // Wait for the user's first event, so "0-0" is a known resume point (replay everything).
-    eventually(WAIT, async || {
-        fx.server
-            .store()
-            .read_after("alice", None, 1)
-            .await
-            .unwrap()
-            .len()
-            == 1
-    })
-    .await
-    .unwrap();
-    let mut seen = Vec::new();
-    let mut last = "0-0".to_owned();
-    while seen.last() != Some(&(TOTAL - 1)) {
-        let mut r = subscribe(&base, &fx.alice, Some(&last)).await;
-        for _ in 0..23 {
-            let f = r.next_event(WAIT).await.unwrap();
-            let n = serde_json::from_str::<serde_json::Value>(&f.data).unwrap()["n"]
-                .as_u64()
-                .unwrap();
-            seen.push(n);
-            last = f.id.unwrap();
-            if n == TOTAL - 1 {
-                break;
-            }
-        }
-    }
-    publisher.await.unwrap();
-    assert_eq!(seen, (0..TOTAL).collect::<Vec<_>>());
-}
-
 /// Two instances publishing at once: a client on each sees every event once, in id order (the
 /// instances' PUBLISH messages may arrive out of id order; the dispatcher reads the stream).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -271,57 +226,6 @@ async fn concurrent_publishes_through_two_instances_arrive_in_order() {
         }
         assert_eq!(got, all);
     }
-}
-
-/// Age retention in Redis mode records the watermark, so a resume behind it gets the gap signal.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_age_retention_and_gap() {
-    let redis = RedisProcess::start();
-    let fx = start(config(StoreConfig::Redis(redis.url.clone()))).await;
-    let base = fx.server.base_url();
-    let old1 = fx
-        .server
-        .publish("alice", "t", &json!({"n": 1}))
-        .await
-        .unwrap();
-    let old2 = fx
-        .server
-        .publish("alice", "t", &json!({"n": 2}))
-        .await
-        .unwrap();
-    // Pretend an hour has passed since old2 (the configured max age), then publish a fresh one.
-    fx.server
-        .store()
-        .trim_by_age(old2.ms + 3_600_001)
-        .await
-        .unwrap();
-    let fresh = fx
-        .server
-        .publish("alice", "t", &json!({"n": 3}))
-        .await
-        .unwrap();
-    let retained = fx
-        .server
-        .store()
-        .read_after("alice", None, 10)
-        .await
-        .unwrap();
-    assert_eq!(
-        retained.iter().map(|e| e.id).collect::<Vec<_>>(),
-        vec![fresh]
-    );
-    let mut r = subscribe(&base, &fx.alice, Some(&old1.to_string())).await;
-    let gap = r.next_event(WAIT).await.unwrap();
-    assert_eq!(gap.event.as_deref(), Some("sse-tray.gap"));
-    assert_eq!(
-        r.next_event(WAIT).await.unwrap().id,
-        Some(fresh.to_string())
-    );
-    let mut r = subscribe(&base, &fx.alice, Some(&old2.to_string())).await;
-    assert_eq!(
-        r.next_event(WAIT).await.unwrap().id,
-        Some(fresh.to_string())
-    );
 }
 
 /// Redis drops the server's command connection (`CLIENT KILL TYPE normal`, as an idle `timeout`
