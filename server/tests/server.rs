@@ -10,6 +10,8 @@ mod contract;
 mod demo;
 #[path = "it/redis.rs"]
 mod redis_mode;
+#[path = "it/redis_process.rs"]
+mod redis_process;
 #[path = "it/slow_clients.rs"]
 mod slow_clients;
 #[path = "it/sqlite.rs"]

@@ -516,64 +516,18 @@ async fn fetch_and_broadcast(
 }
 
 #[cfg(test)]
+#[path = "../../tests/it/redis_process.rs"]
+mod redis_process;
+
+#[cfg(test)]
 mod tests {
+    use super::redis_process::RedisProcess;
     use super::*;
-
-    /// A `redis-server` on a free port, killed on drop.
-    struct RedisChild {
-        child: std::process::Child,
-        url: String,
-        _dir: tempfile::TempDir,
-    }
-
-    impl Drop for RedisChild {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-
-    async fn redis_server() -> RedisChild {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = tempfile::tempdir().unwrap();
-        let child = std::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed");
-        // Owned before the wait, so that a failed start still kills the child.
-        let server = RedisChild {
-            child,
-            url: format!("redis://127.0.0.1:{port}/"),
-            _dir: dir,
-        };
-        let client = redis::Client::open(server.url.as_str()).unwrap();
-        for _ in 0..500 {
-            if client.get_multiplexed_async_connection().await.is_ok() {
-                return server;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("redis-server did not start");
-    }
 
     /// A publish retried after its reply was lost must not store the event twice.
     #[tokio::test]
     async fn a_publish_runs_once_per_receipt() {
-        let redis = redis_server().await;
+        let redis = RedisProcess::start();
         let store = RedisStore::connect(&redis.url, Retention::default())
             .await
             .unwrap();
