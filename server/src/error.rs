@@ -10,6 +10,7 @@ pub enum Error {
     #[error("sqlite store: {0}")]
     Sqlite(#[from] rusqlite::Error),
     /// A Redis command or the Redis connection failed.
+    #[cfg(feature = "redis")]
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
     /// Binding the listener or another socket/file operation failed.
@@ -46,6 +47,7 @@ impl Error {
                 e.sqlite_error_code(),
                 Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
             ),
+            #[cfg(feature = "redis")]
             Error::Redis(e) => e.is_io_error() || e.is_timeout() || e.is_connection_dropped(),
             Error::Io(_) | Error::Task(_) => true,
             Error::InvalidEvent(_)

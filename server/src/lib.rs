@@ -69,6 +69,7 @@ mod http;
 mod hub;
 mod id;
 mod publish;
+#[cfg(feature = "redis")]
 mod rails;
 mod ratelimit;
 mod serve;
@@ -88,6 +89,7 @@ pub use event::StoredEvent;
 pub use frame::GAP_EVENT;
 pub use id::EventId;
 pub use ratelimit::RateLimit;
+#[cfg(feature = "redis")]
 pub use store::redis::{notify_channel as redis_notify_channel, stream_key as redis_stream_key};
 pub use store::{Retention, Store, StoreConfig};
 
@@ -159,32 +161,7 @@ impl Server {
     pub async fn start(config: ServerConfig) -> Result<RunningServer> {
         let cancel = CancellationToken::new();
         let mut tasks = Vec::new();
-        let (hub, store) = match &config.store {
-            StoreConfig::Redis(_) => {
-                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-                let hub = Arc::new(hub::Hub::new(config.channel_capacity, Some(tx)));
-                let store = Store::open(&config.store, config.retention, Arc::clone(&hub)).await?;
-                if let Store::Redis(redis) = &store {
-                    tasks.push(tokio::spawn(store::redis::run_dispatcher(
-                        redis.clone(),
-                        Arc::clone(&hub),
-                        rx,
-                        cancel.clone(),
-                    )));
-                    tasks.push(tokio::spawn(rails::run_ingest(
-                        redis.clone(),
-                        config.max_event_bytes,
-                        cancel.clone(),
-                    )));
-                }
-                (hub, store)
-            }
-            _ => {
-                let hub = Arc::new(hub::Hub::new(config.channel_capacity, None));
-                let store = Store::open(&config.store, config.retention, Arc::clone(&hub)).await?;
-                (hub, store)
-            }
-        };
+        let (hub, store) = open_store(&config, &cancel, &mut tasks).await?;
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let local_addr = listener.local_addr()?;
         tasks.push(tokio::spawn(trim_loop(
@@ -215,6 +192,40 @@ impl Server {
             tasks,
         })
     }
+}
+
+/// Opens the configured store with its fan-out; in Redis mode also starts the instance's
+/// dispatcher and Rails bridge tasks.
+async fn open_store(
+    config: &ServerConfig,
+    cancel: &CancellationToken,
+    tasks: &mut Vec<JoinHandle<()>>,
+) -> Result<(Arc<hub::Hub>, Store)> {
+    #[cfg(feature = "redis")]
+    if let StoreConfig::Redis(_) = &config.store {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let hub = Arc::new(hub::Hub::new(config.channel_capacity, Some(tx)));
+        let store = Store::open(&config.store, config.retention, Arc::clone(&hub)).await?;
+        if let Store::Redis(redis) = &store {
+            tasks.push(tokio::spawn(store::redis::run_dispatcher(
+                redis.clone(),
+                Arc::clone(&hub),
+                rx,
+                cancel.clone(),
+            )));
+            tasks.push(tokio::spawn(rails::run_ingest(
+                redis.clone(),
+                config.max_event_bytes,
+                cancel.clone(),
+            )));
+        }
+        return Ok((hub, store));
+    }
+    #[cfg(not(feature = "redis"))]
+    let _ = (cancel, tasks);
+    let hub = Arc::new(hub::Hub::new(config.channel_capacity, None));
+    let store = Store::open(&config.store, config.retention, Arc::clone(&hub)).await?;
+    Ok((hub, store))
 }
 
 /// Makes a vanished peer (no FIN, e.g. a laptop that went to sleep) fail the next heartbeat

@@ -8,9 +8,11 @@
 //! The event model itself ([`crate::event`]) lives outside this tree, so the in-process fan-out
 //! ([`crate::hub`]) depends on events, not on the store that keeps them.
 
+#[cfg(feature = "redis")]
 pub mod redis;
 pub mod sqlite;
 
+#[cfg(feature = "redis")]
 use self::redis::RedisStore;
 use self::sqlite::SqliteStore;
 
@@ -32,6 +34,7 @@ pub enum StoreConfig {
     /// In-memory SQLite: for an embedded demo server and tests; nothing survives a restart.
     Memory,
     /// Redis at this URL (`redis://host:port/db`): any number of instances share users.
+    #[cfg(feature = "redis")]
     Redis(String),
 }
 
@@ -104,6 +107,7 @@ pub enum Store {
     /// Embedded SQLite with in-process fan-out.
     Sqlite(SqliteStore),
     /// Redis Streams + pub/sub.
+    #[cfg(feature = "redis")]
     Redis(RedisStore),
 }
 
@@ -126,6 +130,7 @@ impl Store {
                 Store::Sqlite(SqliteStore::open(Some(path.clone()), retention, hub).await?)
             }
             StoreConfig::Memory => Store::Sqlite(SqliteStore::open(None, retention, hub).await?),
+            #[cfg(feature = "redis")]
             StoreConfig::Redis(url) => Store::Redis(RedisStore::connect(url, retention).await?),
         })
     }
@@ -134,6 +139,7 @@ impl Store {
     pub fn kind(&self) -> &'static str {
         match self {
             Store::Sqlite(_) => "sqlite",
+            #[cfg(feature = "redis")]
             Store::Redis(_) => "redis",
         }
     }
@@ -163,6 +169,7 @@ impl Store {
         }
         match self {
             Store::Sqlite(s) => s.publish_batch(events).await,
+            #[cfg(feature = "redis")]
             Store::Redis(s) => s.publish_batch(&events).await,
         }
     }
@@ -176,6 +183,7 @@ impl Store {
     ) -> Result<Vec<StoredEvent>> {
         match self {
             Store::Sqlite(s) => s.read_after(user, after, limit).await,
+            #[cfg(feature = "redis")]
             Store::Redis(s) => s.read_after(user, after, limit).await,
         }
     }
@@ -184,6 +192,7 @@ impl Store {
     pub async fn bounds(&self, user: &str) -> Result<HistoryBounds> {
         match self {
             Store::Sqlite(s) => s.bounds(user).await,
+            #[cfg(feature = "redis")]
             Store::Redis(s) => s.bounds(user).await,
         }
     }
@@ -192,6 +201,7 @@ impl Store {
     pub async fn trim_by_age(&self, now_ms: u64) -> Result<()> {
         match self {
             Store::Sqlite(s) => s.trim_by_age(now_ms).await,
+            #[cfg(feature = "redis")]
             Store::Redis(s) => s.trim_by_age(now_ms).await,
         }
     }
@@ -207,6 +217,7 @@ impl Store {
         };
         match self {
             Store::Sqlite(s) => s.put_token(&info).await?,
+            #[cfg(feature = "redis")]
             Store::Redis(s) => s.put_token(&info).await?,
         }
         Ok(token)
@@ -217,6 +228,7 @@ impl Store {
         let hash = crate::auth::hash_token(token);
         match self {
             Store::Sqlite(s) => s.get_token(&hash).await,
+            #[cfg(feature = "redis")]
             Store::Redis(s) => s.get_token(&hash).await,
         }
     }
@@ -225,6 +237,7 @@ impl Store {
     pub async fn list_tokens(&self) -> Result<Vec<TokenInfo>> {
         match self {
             Store::Sqlite(s) => s.list_tokens().await,
+            #[cfg(feature = "redis")]
             Store::Redis(s) => s.list_tokens().await,
         }
     }
@@ -240,6 +253,7 @@ impl Store {
             .collect();
         match self {
             Store::Sqlite(s) => s.delete_tokens(&doomed).await?,
+            #[cfg(feature = "redis")]
             Store::Redis(s) => s.delete_tokens(&doomed).await?,
         }
         Ok(doomed.len())
