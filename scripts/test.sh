@@ -10,8 +10,8 @@ if ! command -v cargo >/dev/null 2>&1; then
   echo "cargo not found: install Rust 1.95 or newer (https://rustup.rs) and run this again" >&2
   exit 1
 fi
-# Build tools, the bus, Redis for the server's tests, and WebKitGTK to compile the tray app.
-scripts/install-deps.sh build-essential pkg-config dbus redis-server libwebkit2gtk-4.1-dev \
+# Build tools, the bus, Redis (and redis-cli, for the server's README example) for its tests, and WebKitGTK to compile the tray app.
+scripts/install-deps.sh build-essential pkg-config dbus redis-server redis-tools libwebkit2gtk-4.1-dev \
   libayatana-appindicator3-1 gnome-keyring
 
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"

@@ -6,7 +6,10 @@
 //! not a test):
 //! 1. memory per idle open stream: RSS delta of the server after opening 10,000 streams;
 //! 2. publish → delivery latency p50/p99 with 1,000 subscribers (one user, full fan-out);
-//! 3. sustained publish rate with that fan-out (4 concurrent publishers for 3 s).
+//! 3. sustained publish rate with that fan-out (4 concurrent publishers for 3 s);
+//! 4. publishing to 1,000 users with one open stream each, one event per request and in batches
+//!    of 500 (4 concurrent publishers for 3 s each): events/s accepted, and events/s delivered
+//!    (until the last of them reached its stream).
 //!
 //! Run: `cargo bench -j2 -p sse-tray-server --bench streams` (set `STREAMS=` to change 10,000).
 
@@ -19,6 +22,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+
+#[path = "../tests/it/redis_process.rs"]
+mod redis_process;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -160,7 +166,99 @@ fn pct(sorted: &[u64], p: f64) -> f64 {
     sorted[i] as f64 / 1000.0
 }
 
+/// Users of phase 4, each with one subscriber token.
+const USERS: usize = 1000;
+/// Events per request in the batched half of phase 4.
+const BATCH: usize = 500;
+
+/// Creates the subscriber tokens of phase 4 through the library (a thousand CLI runs would take
+/// longer than the benchmark).
+async fn user_tokens(store: &[String]) -> Vec<String> {
+    let config = match store {
+        [flag, value] if flag == "--db" => sse_tray_server::StoreConfig::Sqlite(value.into()),
+        [flag, value] if flag == "--redis" => sse_tray_server::StoreConfig::Redis(value.clone()),
+        other => panic!("unknown store arguments {other:?}"),
+    };
+    let s = sse_tray_server::Store::open_standalone(&config, sse_tray_server::Retention::default())
+        .await
+        .unwrap();
+    let mut tokens = Vec::with_capacity(USERS);
+    for u in 0..USERS {
+        tokens.push(
+            s.add_token(sse_tray_server::TokenKind::Subscriber, &format!("user{u}"))
+                .await
+                .unwrap(),
+        );
+    }
+    tokens
+}
+
+/// Phase 4: 4 publishers for 3 s, each request carrying `batch` events (1 = the single-event
+/// body) spread over the users; returns (published, deliveries, seconds to the last delivery).
+async fn publish_to_users(
+    client: &reqwest::Client,
+    base: &str,
+    publisher: &str,
+    epoch0: Instant,
+    got: &AtomicU64,
+    batch: usize,
+) -> (u64, u64, f64, f64) {
+    got.store(0, Ordering::Relaxed);
+    let published = Arc::new(AtomicU64::new(0));
+    let t = Instant::now();
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let (client, base, publisher) = (client.clone(), base.to_owned(), publisher.to_owned());
+            let published = published.clone();
+            tokio::spawn(async move {
+                while t.elapsed() < Duration::from_secs(3) {
+                    let first = published.fetch_add(batch as u64, Ordering::Relaxed);
+                    let tms = epoch0.elapsed().as_micros() as u64;
+                    let events: Vec<serde_json::Value> = (first..first + batch as u64)
+                        .map(|n| {
+                            serde_json::json!({
+                                "user": format!("user{}", n % USERS as u64),
+                                "event": "bench",
+                                "data": {"n": n, "t": tms, "pad": "x".repeat(120)},
+                            })
+                        })
+                        .collect();
+                    let body = if batch == 1 {
+                        events.into_iter().next().unwrap()
+                    } else {
+                        serde_json::Value::Array(events)
+                    };
+                    let r = client
+                        .post(format!("{base}/events"))
+                        .bearer_auth(&publisher)
+                        .json(&body)
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(r.status(), 201);
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let pub_secs = t.elapsed().as_secs_f64();
+    let sent = published.load(Ordering::Relaxed);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while got.load(Ordering::Relaxed) < sent && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    (
+        sent,
+        got.load(Ordering::Relaxed),
+        pub_secs,
+        t.elapsed().as_secs_f64(),
+    )
+}
+
 async fn run(mode: &str, store: Vec<String>, idle_streams: usize) {
+    let users = user_tokens(&store).await;
     let sub = cli(&store, &["token", "add", "--user", "bench"]);
     let publisher = cli(&store, &["token", "add", "--publisher", "bench"]);
     let port = free_port();
@@ -173,6 +271,7 @@ async fn run(mode: &str, store: Vec<String>, idle_streams: usize) {
                 &addr.to_string(),
                 "--max-streams-per-user",
                 "1000000",
+                "--health-counts",
             ])
             .args([
                 "--publish-rate",
@@ -285,6 +384,39 @@ async fn run(mode: &str, store: Vec<String>, idle_streams: usize) {
     for r in readers {
         r.abort();
     }
+    while open_count(&client, &base).await != 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Phase 4: a thousand users, one stream each.
+    let streams: Vec<TcpStream> = futures::stream::iter(users.iter())
+        .map(|token| open_stream(addr, token))
+        .buffer_unordered(200)
+        .collect()
+        .await;
+    let got = Arc::new(AtomicU64::new(0));
+    let readers: Vec<_> = streams
+        .into_iter()
+        .map(|s| tokio::spawn(reader(s, epoch0, lat.clone(), got.clone())))
+        .collect();
+    for batch in [1, BATCH] {
+        let (sent, delivered, pub_secs, all_secs) =
+            publish_to_users(&client, &base, &publisher, epoch0, &got, batch).await;
+        println!(
+            "[{mode}] {USERS} users, {}: {sent} events in {pub_secs:.2} s = {:.0} events/s published; \
+             {delivered} of {sent} delivered by {all_secs:.2} s = {:.0} events/s delivered",
+            if batch == 1 {
+                "one event per request".to_owned()
+            } else {
+                format!("batches of {batch}")
+            },
+            sent as f64 / pub_secs,
+            delivered as f64 / all_secs,
+        );
+        lat.lock().unwrap().clear();
+    }
+    for r in readers {
+        r.abort();
+    }
 }
 
 fn main() {
@@ -311,33 +443,9 @@ fn main() {
             .to_string_lossy()
             .into_owned();
         run("sqlite", vec!["--db".into(), db], idle).await;
-        let port = free_port();
-        let redis = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .spawn();
-        match redis {
+        match redis_process::RedisProcess::try_start() {
             Err(e) => println!("[redis] skipped: cannot start redis-server: {e}"),
-            Ok(child) => {
-                let _redis = Kill(child);
-                let url = format!("redis://127.0.0.1:{port}/");
-                let c = redis::Client::open(url.as_str()).unwrap();
-                while c.get_multiplexed_async_connection().await.is_err() {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                run("redis", vec!["--redis".into(), url], idle).await;
-            }
+            Ok(redis) => run("redis", vec!["--redis".into(), redis.url.clone()], idle).await,
         }
     });
 }

@@ -52,7 +52,12 @@ pub fn generate_token() -> String {
 
 /// Hex SHA-256 of a token, the only form that is stored.
 pub fn hash_token(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
+    sha256_hex(token.as_bytes())
+}
+
+/// Hex SHA-256 of any bytes (also names the claim keys of raw Redis messages).
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
 }
 
 fn hex(bytes: &[u8]) -> String {

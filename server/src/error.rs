@@ -10,6 +10,7 @@ pub enum Error {
     #[error("sqlite store: {0}")]
     Sqlite(#[from] rusqlite::Error),
     /// A Redis command or the Redis connection failed.
+    #[cfg(feature = "redis")]
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
     /// Binding the listener or another socket/file operation failed.
@@ -18,6 +19,14 @@ pub enum Error {
     /// An event (user, type or data) is not acceptable; the text says why.
     #[error("invalid event: {0}")]
     InvalidEvent(String),
+    /// An event's data is larger than the configured cap.
+    #[error("event data is {bytes} bytes, over the {max}-byte cap")]
+    EventTooLarge {
+        /// Size of the (compacted) data.
+        bytes: usize,
+        /// The cap ([`crate::ServerConfig::max_event_bytes`]).
+        max: usize,
+    },
     /// A string is not an event id of the form `<unix ms>-<sequence>`.
     #[error("not an event id: {0:?}")]
     BadEventId(String),
@@ -38,9 +47,13 @@ impl Error {
                 e.sqlite_error_code(),
                 Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
             ),
+            #[cfg(feature = "redis")]
             Error::Redis(e) => e.is_io_error() || e.is_timeout() || e.is_connection_dropped(),
             Error::Io(_) | Error::Task(_) => true,
-            Error::InvalidEvent(_) | Error::BadEventId(_) | Error::ShuttingDown => false,
+            Error::InvalidEvent(_)
+            | Error::EventTooLarge { .. }
+            | Error::BadEventId(_)
+            | Error::ShuttingDown => false,
         }
     }
 }

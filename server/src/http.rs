@@ -1,4 +1,5 @@
-//! The HTTP surface: `GET /events` (the stream), `POST /events` (publish), `GET /health`.
+//! The HTTP surface: `GET /events` (the stream), `POST /events` (publish one event or a batch),
+//! `GET /health`.
 //!
 //! Handlers only authenticate, apply limits and translate errors to status codes; the stream
 //! itself is [`event_stream`], a plain async stream the HTTP body pulls from. When the client goes
@@ -13,7 +14,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -27,6 +28,7 @@ use crate::auth::{TokenInfo, TokenKind, bearer};
 use crate::frame;
 use crate::hub::{Hub, Wake};
 use crate::id::EventId;
+use crate::publish::{self, Publish, Refusal};
 use crate::ratelimit::TokenBucket;
 use crate::store::{Resume, Store, resume_decision};
 
@@ -110,13 +112,12 @@ impl Drop for StreamGuard {
     }
 }
 
-/// The router with all routes.
+/// The router with all routes. `POST /events` reads its body itself (after checking the token,
+/// under a size cap and a deadline), so no extractor buffers a body first.
 pub fn router(state: Arc<AppState>) -> Router {
-    let body_limit = state.config.max_event_bytes + 4096;
     Router::new()
         .route("/events", get(get_events).post(post_events))
         .route("/health", get(health))
-        .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
 }
 
@@ -229,7 +230,7 @@ async fn get_events(
 enum Step {
     Stop,
     Heartbeat,
-    Live(Arc<crate::store::StoredEvent>),
+    Live(Arc<crate::event::StoredEvent>),
     CatchUp { lagged: bool },
 }
 
@@ -334,31 +335,81 @@ fn event_stream(
     }
 }
 
-/// Body of `POST /events`.
-#[derive(Debug, Deserialize)]
-struct PublishRequest {
-    user: String,
-    event: String,
-    /// Kept as sent (key order, number spelling); only whitespace is removed.
-    data: Box<serde_json::value::RawValue>,
+/// Reads a request body of at most `limit` bytes before `deadline`. Gives up with a response
+/// when it is too large (413), too slow (408) or the server shuts down (503): a client that
+/// trickles its body cannot hold the connection or delay shutdown.
+async fn read_body(
+    state: &AppState,
+    body: Body,
+    limit: usize,
+    deadline: tokio::time::Instant,
+) -> Result<Bytes, Response> {
+    use http_body_util::BodyExt;
+    let read = http_body_util::Limited::new(body, limit).collect();
+    tokio::select! {
+        () = state.cancel.cancelled() => Err(plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server is shutting down",
+        )),
+        read = tokio::time::timeout_at(deadline, read) => match read {
+            Ok(Ok(collected)) => Ok(collected.to_bytes()),
+            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("request body over the {limit}-byte cap"),
+            )),
+            Ok(Err(e)) => Err(plain(
+                StatusCode::BAD_REQUEST,
+                &format!("reading the request body failed: {e}"),
+            )),
+            Err(_) => Err(plain(
+                StatusCode::REQUEST_TIMEOUT,
+                &format!(
+                    "request body not received within {:?}",
+                    state.config.request_timeout
+                ),
+            )),
+        },
+    }
 }
 
 async fn post_events(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
+    let deadline = tokio::time::Instant::now() + state.config.request_timeout;
+    // The token first: an unauthenticated client never gets to send (or trickle) a body.
     let info = match authenticate(&state, header_token(&headers), TokenKind::Publisher).await {
         Ok(info) => info,
         Err(r) => return r,
     };
+    let body = match read_body(&state, body, state.config.max_body_bytes, deadline).await {
+        Ok(body) => body,
+        Err(r) => return r,
+    };
+    let burst = usize::try_from(state.config.publish_rate.burst).unwrap_or(usize::MAX);
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let parsed = match publish::parse(
+        content_type,
+        &body,
+        state.config.max_event_bytes,
+        state.config.max_batch_events.min(burst).max(1),
+    ) {
+        Ok(p) => p,
+        Err(Refusal::Malformed(why)) => return plain(StatusCode::BAD_REQUEST, &why),
+        Err(Refusal::Invalid(why)) => return plain(StatusCode::UNPROCESSABLE_ENTITY, &why),
+        Err(Refusal::TooLarge(why)) => return plain(StatusCode::PAYLOAD_TOO_LARGE, &why),
+    };
+    let count = u32::try_from(parsed.events().len()).unwrap_or(u32::MAX);
     let verdict = {
         let mut buckets = state.buckets.lock().unwrap_or_else(PoisonError::into_inner);
         let now = Instant::now();
         buckets
             .entry(info.hash.clone())
             .or_insert_with(|| TokenBucket::new(state.config.publish_rate, now))
-            .try_take(now)
+            .try_take(count, now)
     };
     if let Err(wait) = verdict {
         let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
@@ -368,36 +419,35 @@ async fn post_events(
             secs,
         );
     }
-    let req: PublishRequest = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            return plain(
-                StatusCode::BAD_REQUEST,
-                &format!("expected {{\"user\": ..., \"event\": ..., \"data\": ...}}: {e}"),
-            );
-        }
+    let (events, one) = match parsed {
+        Publish::One(e) => (vec![e], true),
+        Publish::Batch(v) => (v, false),
     };
-    let data = frame::compact_json(req.data.get());
-    if data.len() > state.config.max_event_bytes {
-        return plain(StatusCode::PAYLOAD_TOO_LARGE, "event data too large");
-    }
-    match state.store.publish(&req.user, &req.event, &data).await {
-        Ok(id) => (
-            StatusCode::CREATED,
-            axum::Json(serde_json::json!({ "id": id.to_string() })),
-        )
-            .into_response(),
+    match state.store.publish_batch(events).await {
+        Ok(ids) => {
+            let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+            let answer = if one {
+                serde_json::json!({ "id": ids.first() })
+            } else {
+                serde_json::json!({ "ids": ids })
+            };
+            (StatusCode::CREATED, axum::Json(answer)).into_response()
+        }
         Err(crate::Error::InvalidEvent(why)) => plain(StatusCode::UNPROCESSABLE_ENTITY, &why),
         Err(e) => internal(&e),
     }
 }
 
+/// Liveness for load balancers and probes. Stream counts tell anyone who can reach the port how
+/// busy the server is, so they are added only when [`ServerConfig::health_counts`] is set.
 async fn health(State(state): State<Arc<AppState>>) -> Response {
-    axum::Json(serde_json::json!({
+    let mut answer = serde_json::json!({
         "status": "ok",
         "store": state.store.kind(),
-        "open_streams": state.open_streams(),
-        "streaming_users": state.hub.users(),
-    }))
-    .into_response()
+    });
+    if state.config.health_counts {
+        answer["open_streams"] = state.open_streams().into();
+        answer["streaming_users"] = state.hub.users().into();
+    }
+    axum::Json(answer).into_response()
 }

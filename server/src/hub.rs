@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::error::{Error, Result};
-use crate::store::StoredEvent;
+use crate::event::StoredEvent;
 
 /// What a stream is woken with.
 #[derive(Debug, Clone)]

@@ -21,10 +21,18 @@
 //! - Ids are `<unix ms>-<sequence>` ([`EventId`]), strictly increasing per user, compared
 //!   numerically. In Redis mode they are the Redis Stream entry ids.
 //! - `POST /events` with `Authorization: Bearer <publisher token>` and
-//!   `{"user": "...", "event": "...", "data": <any JSON>}` → `201 {"id": "..."}`. `413` when the
-//!   data is larger than [`ServerConfig::max_event_bytes`], `429` + `Retry-After` over the
-//!   per-token rate limit, `403` for a subscriber token, `422` for a bad user or event type.
-//! - `GET /health` → `{"status":"ok","store":"sqlite"|"redis","open_streams":N,"streaming_users":M}`.
+//!   `{"user": "...", "event": "...", "data": <any JSON>}` → `201 {"id": "..."}`. A batch is a
+//!   JSON array of such objects, or NDJSON (`Content-Type: application/x-ndjson`, one per line)
+//!   → `201 {"ids": [...]}` in the same order; it is stored in one transaction and delivered in
+//!   order, all or nothing (an error names the first bad event). `413` when an event's data is
+//!   larger than [`ServerConfig::max_event_bytes`], the body larger than
+//!   [`ServerConfig::max_body_bytes`] or the batch longer than [`ServerConfig::max_batch_events`]
+//!   (or the publish burst), `429` + `Retry-After` over the per-token rate limit (a batch counts
+//!   its events), `403` for a subscriber token, `422` for a bad user or event type.
+//! - `GET /health` → `{"status":"ok","store":"sqlite"|"redis"}`, plus `"open_streams"` and
+//!   `"streaming_users"` when [`ServerConfig::health_counts`] is set.
+//! - A request's head must arrive within [`ServerConfig::request_timeout`] and a `POST` body within
+//!   as long again (`408`); the token is checked before the body is read.
 //!
 //! # Gap signal
 //! When a client resumes from an id whose successors were removed by retention — or from an id
@@ -43,20 +51,28 @@
 //! # Storage
 //! [`StoreConfig::Sqlite`] (default) keeps events in one SQLite file and fans out in process;
 //! [`StoreConfig::Redis`] keeps them in a capped Redis Stream per user and fans out through
-//! pub/sub on `events:<user>` carrying the id, so several instances serve the same users — see
-//! the `redis_store` module for the exact key layout other publishers can write to.
+//! pub/sub on `sse-tray:notify:<user>` carrying the id, so several instances serve the same users
+//! — see the `store::redis` module for the exact key layout other publishers can write to.
+//!
+//! # Rails bridge (Redis mode)
+//! A message `PUBLISH`ed on `events:<user>` whose payload is a JSON object
+//! `{"event": "...", "data": <any JSON>, "id"?: "..."}` is stored once (whatever the number of
+//! instances) and streamed like a `POST /events` publish; anything else there is ignored and
+//! logged once per channel. See the `rails` module.
 
 mod auth;
 pub mod demo;
 mod error;
+mod event;
 mod frame;
 mod http;
 mod hub;
 mod id;
+mod publish;
+#[cfg(feature = "redis")]
+mod rails;
 mod ratelimit;
-mod redis_store;
 mod serve;
-mod sqlite_store;
 mod store;
 
 use std::net::SocketAddr;
@@ -69,11 +85,13 @@ use tokio_util::sync::CancellationToken;
 pub use auth::{TokenInfo, TokenKind, hash_token};
 pub use demo::{DemoFeed, DemoOptions, start_demo};
 pub use error::{Error, Result};
+pub use event::StoredEvent;
 pub use frame::GAP_EVENT;
 pub use id::EventId;
 pub use ratelimit::RateLimit;
-pub use redis_store::{channel as redis_channel, stream_key as redis_stream_key};
-pub use store::{Retention, Store, StoreConfig, StoredEvent};
+#[cfg(feature = "redis")]
+pub use store::redis::{notify_channel as redis_notify_channel, stream_key as redis_stream_key};
+pub use store::{Retention, Store, StoreConfig};
 
 /// Everything a server needs to start.
 #[derive(Debug, Clone)]
@@ -88,6 +106,10 @@ pub struct ServerConfig {
     pub retry: Duration,
     /// Largest accepted `data` (serialized JSON), in bytes.
     pub max_event_bytes: usize,
+    /// Largest accepted `POST /events` body (one event or a batch), in bytes.
+    pub max_body_bytes: usize,
+    /// Most events in one batch (also never more than the publish burst).
+    pub max_batch_events: usize,
     /// Per-publisher-token publish rate.
     pub publish_rate: RateLimit,
     /// Open streams allowed per user.
@@ -98,6 +120,15 @@ pub struct ServerConfig {
     pub allow_query_token: bool,
     /// Live events buffered per user before a slow stream lags (it then re-reads the store).
     pub channel_capacity: usize,
+    /// Time allowed for a request head to arrive, and again for its body once the head is in:
+    /// a client that trickles either is cut off instead of holding a connection forever.
+    pub request_timeout: Duration,
+    /// On shutdown, how long connections get to finish (streams get their final close); after
+    /// that the remaining ones (a client that stopped reading, a body still trickling) are dropped.
+    pub shutdown_grace: Duration,
+    /// Add `open_streams` and `streaming_users` to `GET /health` (off: anyone reaching the port
+    /// could watch the server's load).
+    pub health_counts: bool,
 }
 
 impl Default for ServerConfig {
@@ -108,11 +139,16 @@ impl Default for ServerConfig {
             heartbeat: Duration::from_secs(15),
             retry: Duration::from_secs(3),
             max_event_bytes: 64 * 1024,
+            max_body_bytes: 4 * 1024 * 1024,
+            max_batch_events: 1000,
             publish_rate: RateLimit::default(),
             max_streams_per_user: 16,
             retention: Retention::default(),
             allow_query_token: false,
             channel_capacity: 256,
+            request_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(5),
+            health_counts: false,
         }
     }
 }
@@ -125,27 +161,7 @@ impl Server {
     pub async fn start(config: ServerConfig) -> Result<RunningServer> {
         let cancel = CancellationToken::new();
         let mut tasks = Vec::new();
-        let (hub, store) = match &config.store {
-            StoreConfig::Redis(_) => {
-                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-                let hub = Arc::new(hub::Hub::new(config.channel_capacity, Some(tx)));
-                let store = Store::open(&config.store, config.retention, Arc::clone(&hub)).await?;
-                if let Store::Redis(redis) = &store {
-                    tasks.push(tokio::spawn(redis_store::run_dispatcher(
-                        redis.clone(),
-                        Arc::clone(&hub),
-                        rx,
-                        cancel.clone(),
-                    )));
-                }
-                (hub, store)
-            }
-            _ => {
-                let hub = Arc::new(hub::Hub::new(config.channel_capacity, None));
-                let store = Store::open(&config.store, config.retention, Arc::clone(&hub)).await?;
-                (hub, store)
-            }
-        };
+        let (hub, store) = open_store(&config, &cancel, &mut tasks).await?;
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let local_addr = listener.local_addr()?;
         tasks.push(tokio::spawn(trim_loop(
@@ -161,6 +177,10 @@ impl Server {
             listener,
             app,
             move |tcp| configure_socket(tcp, heartbeat),
+            serve::Timeouts {
+                head: state.config.request_timeout,
+                shutdown_grace: state.config.shutdown_grace,
+            },
             shutdown,
         ));
         tracing::info!(%local_addr, store = state.store.kind(), "sse-tray-server listening");
@@ -172,6 +192,40 @@ impl Server {
             tasks,
         })
     }
+}
+
+/// Opens the configured store with its fan-out; in Redis mode also starts the instance's
+/// dispatcher and Rails bridge tasks.
+async fn open_store(
+    config: &ServerConfig,
+    cancel: &CancellationToken,
+    tasks: &mut Vec<JoinHandle<()>>,
+) -> Result<(Arc<hub::Hub>, Store)> {
+    #[cfg(feature = "redis")]
+    if let StoreConfig::Redis(_) = &config.store {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let hub = Arc::new(hub::Hub::new(config.channel_capacity, Some(tx)));
+        let store = Store::open(&config.store, config.retention, Arc::clone(&hub)).await?;
+        if let Store::Redis(redis) = &store {
+            tasks.push(tokio::spawn(store::redis::run_dispatcher(
+                redis.clone(),
+                Arc::clone(&hub),
+                rx,
+                cancel.clone(),
+            )));
+            tasks.push(tokio::spawn(rails::run_ingest(
+                redis.clone(),
+                config.max_event_bytes,
+                cancel.clone(),
+            )));
+        }
+        return Ok((hub, store));
+    }
+    #[cfg(not(feature = "redis"))]
+    let _ = (cancel, tasks);
+    let hub = Arc::new(hub::Hub::new(config.channel_capacity, None));
+    let store = Store::open(&config.store, config.retention, Arc::clone(&hub)).await?;
+    Ok((hub, store))
 }
 
 /// Makes a vanished peer (no FIN, e.g. a laptop that went to sleep) fail the next heartbeat
@@ -252,13 +306,20 @@ impl RunningServer {
         self.state.open_streams()
     }
 
+    /// Users with at least one open stream on this instance.
+    pub fn streaming_users(&self) -> usize {
+        self.state.hub.users()
+    }
+
     /// The store this server uses.
     pub fn store(&self) -> &Store {
         &self.state.store
     }
 
     /// Ends every stream (clients see the connection close and reconnect elsewhere), stops
-    /// accepting connections, and waits for the background tasks.
+    /// accepting connections, and waits for the background tasks. Connections still open after
+    /// [`ServerConfig::shutdown_grace`] are dropped, so this returns in about that time whatever
+    /// clients do.
     pub async fn shutdown(mut self) -> Result<()> {
         self.cancel.cancel();
         if let Some(serve) = self.serve.take() {

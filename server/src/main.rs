@@ -102,7 +102,13 @@ struct ServeArgs {
     /// Largest accepted event data in bytes.
     #[arg(long, default_value_t = 64 * 1024)]
     max_event_bytes: usize,
-    /// Publishes per second allowed per publisher token.
+    /// Largest accepted POST /events body (one event or a batch) in bytes.
+    #[arg(long, default_value_t = 4 * 1024 * 1024)]
+    max_body_bytes: usize,
+    /// Most events in one batch (never more than --publish-burst).
+    #[arg(long, default_value_t = 1000)]
+    max_batch_events: usize,
+    /// Events per second allowed per publisher token (a batch counts its events).
     #[arg(long, default_value_t = 100.0)]
     publish_rate: f64,
     /// Publish burst per publisher token.
@@ -121,6 +127,17 @@ struct ServeArgs {
     /// then appears in URLs and access logs).
     #[arg(long)]
     allow_query_token: bool,
+    /// Add open stream and user counts to GET /health (otherwise anyone reaching the port could
+    /// watch the server's load).
+    #[arg(long)]
+    health_counts: bool,
+    /// Seconds a request head may take to arrive, and again its body.
+    #[arg(long, default_value_t = 30)]
+    request_timeout_secs: u64,
+    /// Seconds connections get to close on SIGTERM/Ctrl-C before they are dropped; the process
+    /// exits within this plus a few seconds whatever clients do (a second signal exits at once).
+    #[arg(long, default_value_t = 5)]
+    shutdown_grace_secs: u64,
 }
 
 #[derive(Args)]
@@ -263,6 +280,8 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         heartbeat: Duration::from_millis(a.heartbeat_ms.max(1)),
         retry: Duration::from_millis(a.retry_ms),
         max_event_bytes: a.max_event_bytes,
+        max_body_bytes: a.max_body_bytes,
+        max_batch_events: a.max_batch_events,
         publish_rate: RateLimit {
             per_second: a.publish_rate,
             burst: a.publish_burst,
@@ -273,15 +292,30 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
             max_age: Duration::from_secs(a.retain_secs),
         },
         allow_query_token: a.allow_query_token,
+        health_counts: a.health_counts,
+        request_timeout: Duration::from_secs(a.request_timeout_secs.max(1)),
+        shutdown_grace: Duration::from_secs(a.shutdown_grace_secs),
         ..ServerConfig::default()
     };
+    let grace = config.shutdown_grace;
     let server = Server::start(config).await.context("starting server")?;
     eprintln!("listening on {}", server.base_url());
     shutdown_signal().await;
-    eprintln!("shutting down: closing streams");
-    server.shutdown().await.context("shutting down")?;
+    eprintln!("shutting down: closing streams (at most {grace:?})");
+    // The server drops connections after the grace period; the background tasks (a store call in
+    // flight) get a few seconds more, then the process exits anyway. A second signal exits now.
+    tokio::select! {
+        done = tokio::time::timeout(grace + SHUTDOWN_SLACK, server.shutdown()) => match done {
+            Ok(result) => result.context("shutting down")?,
+            Err(_) => eprintln!("shutdown did not finish in time; exiting anyway"),
+        },
+        () = shutdown_signal() => eprintln!("second signal: exiting now"),
+    }
     Ok(())
 }
+
+/// Time allowed after the grace period for background tasks to stop.
+const SHUTDOWN_SLACK: Duration = Duration::from_secs(3);
 
 async fn demo(a: DemoArgs) -> anyhow::Result<()> {
     let feed = sse_tray_server::start_demo(DemoOptions {

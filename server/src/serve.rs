@@ -14,8 +14,11 @@
 //! needs HTTP/1.1 only, and TLS or HTTP/2 belong in a reverse proxy in front.
 //!
 //! Shutdown: when the token is cancelled the loop stops accepting, every connection is told to
-//! finish its current response and close (the event streams end on the same token), and the loop
-//! returns once all connection tasks ended.
+//! finish its current response and close (the event streams end on the same token, a body being
+//! read is answered `503`), and the loop returns once all connection tasks ended — or, at the
+//! latest, after the grace period: connections still open then (a client that stopped reading its
+//! stream, so the final bytes cannot be written) are dropped. Whatever clients do, shutdown takes
+//! at most the grace period.
 
 use std::io;
 use std::time::Duration;
@@ -27,21 +30,33 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// Accepts connections on `listener` until `shutdown` is cancelled, then waits for the open
-/// connections to close. Each accepted socket goes through `configure` first.
+/// Time limits of the accept loop.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timeouts {
+    /// For a request head to arrive.
+    pub head: Duration,
+    /// For connections to close once shutdown began.
+    pub shutdown_grace: Duration,
+}
+
+/// Accepts connections on `listener` until `shutdown` is cancelled, then waits (up to the grace
+/// period) for the open connections to close. Each accepted socket goes through `configure`.
 pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
     configure: impl Fn(&TcpStream),
+    timeouts: Timeouts,
     shutdown: CancellationToken,
 ) {
     let mut http = hyper::server::conn::http1::Builder::new();
     // A client that connects and never finishes its request head (slowloris) is dropped after
-    // 30 s instead of holding a stream's worth of memory forever; hyper applies the timeout only
-    // when it has a timer.
+    // the head timeout instead of holding a stream's worth of memory forever; hyper applies the
+    // timeout only when it has a timer. (The body has its own deadline where it is read.)
     http.timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(std::time::Duration::from_secs(30));
+        .header_read_timeout(timeouts.head);
     let connections = TaskTracker::new();
+    // Cancelled when the grace period is over: drops the connections still open.
+    let force = CancellationToken::new();
     loop {
         let accepted = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -63,14 +78,17 @@ pub(crate) async fn serve(
         };
         configure(&tcp);
         let conn = http.serve_connection(TokioIo::new(tcp), TowerToHyperService::new(app.clone()));
-        let shutdown = shutdown.clone();
+        let (shutdown, force) = (shutdown.clone(), force.clone());
         connections.spawn(async move {
             let mut conn = std::pin::pin!(conn);
             let result = tokio::select! {
                 result = conn.as_mut() => result,
                 () = shutdown.cancelled() => {
                     conn.as_mut().graceful_shutdown();
-                    conn.await
+                    tokio::select! {
+                        result = conn.as_mut() => result,
+                        () = force.cancelled() => return,
+                    }
                 }
             };
             if let Err(e) = result {
@@ -80,7 +98,18 @@ pub(crate) async fn serve(
     }
     drop(listener);
     connections.close();
-    connections.wait().await;
+    if tokio::time::timeout(timeouts.shutdown_grace, connections.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            left = connections.len(),
+            grace = ?timeouts.shutdown_grace,
+            "connections still open after the shutdown grace period; dropping them"
+        );
+        force.cancel();
+        connections.wait().await;
+    }
 }
 
 /// `false` for errors about one connection (the peer reset it before we accepted it), which
@@ -100,6 +129,11 @@ mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    const TIMEOUTS: Timeouts = Timeouts {
+        head: Duration::from_secs(30),
+        shutdown_grace: Duration::from_secs(30),
+    };
 
     async fn read_response(tcp: &mut TcpStream) -> String {
         let mut got = Vec::new();
@@ -130,6 +164,7 @@ mod tests {
                     configured.fetch_add(1, Ordering::Relaxed);
                 }
             },
+            TIMEOUTS,
             shutdown.clone(),
         ));
         let _silent = TcpStream::connect(addr).await.unwrap();
@@ -150,5 +185,47 @@ mod tests {
             .unwrap();
         let mut rest = Vec::new();
         assert_eq!(client.read_to_end(&mut rest).await.unwrap(), 0);
+    }
+
+    /// A response the client never reads (its socket buffers fill up) cannot hold shutdown past
+    /// the grace period.
+    #[tokio::test]
+    async fn shutdown_drops_connections_still_open_after_the_grace_period() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let endless = async || {
+            let chunk = bytes::Bytes::from(vec![b'x'; 64 * 1024]);
+            axum::body::Body::from_stream(futures::stream::repeat_with(move || {
+                Ok::<_, std::convert::Infallible>(chunk.clone())
+            }))
+        };
+        let app = Router::new().route("/", axum::routing::get(endless));
+        let shutdown = CancellationToken::new();
+        let grace = Duration::from_millis(200);
+        let server = tokio::spawn(serve(
+            listener,
+            app,
+            |_: &TcpStream| {},
+            Timeouts {
+                head: Duration::from_secs(30),
+                shutdown_grace: grace,
+            },
+            shutdown.clone(),
+        ));
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        client
+            .write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            .await
+            .unwrap();
+        let mut first = [0u8; 16];
+        client.read_exact(&mut first).await.unwrap();
+        assert!(first.starts_with(b"HTTP/1.1 200"));
+        // The client stops reading; the server's writes soon block.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(5), server)
+            .await
+            .expect("shutdown waited for a client that does not read")
+            .unwrap();
     }
 }

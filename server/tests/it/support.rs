@@ -1,8 +1,7 @@
-//! Test support: start servers, a raw SSE frame reader, and a real `redis-server` process.
+//! Test support: start servers, a raw SSE frame reader, and views of a real `redis-server`
+//! (started by `redis_process.rs`).
 
-use std::net::TcpListener as StdListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sse_tray_server::{
@@ -199,76 +198,51 @@ pub async fn eventually<F: AsyncFnMut() -> bool>(within: Duration, mut f: F) -> 
     None
 }
 
-/// A `redis-server` child process on a free port; killed on drop.
-pub struct RedisProcess {
-    child: Child,
-    pub url: String,
-    port: u16,
-    dir: tempfile::TempDir,
-}
+pub use crate::redis_process::RedisProcess;
 
+/// Test-side views of a running `redis-server`.
 impl RedisProcess {
-    pub fn start() -> Self {
-        let port = StdListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = tempfile::tempdir().unwrap();
-        let child = Self::spawn(port, dir.path());
-        Self {
-            child,
-            url: format!("redis://127.0.0.1:{port}/"),
-            port,
-            dir,
-        }
-    }
-
-    /// Kills the server and starts a new, empty one on the same port.
-    pub fn restart(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.child = Self::spawn(self.port, self.dir.path());
-    }
-
-    /// Starts `redis-server` on `port` and waits until it answers `PING`.
-    fn spawn(port: u16, dir: &Path) -> Child {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .arg("--dir")
-            .arg(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed (scripts/install-deps.sh redis-server)");
-        let url = format!("redis://127.0.0.1:{port}/");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Ok(client) = redis::Client::open(url.as_str())
-                && let Ok(mut conn) = client.get_connection()
-                && redis::cmd("PING").query::<String>(&mut conn).is_ok()
-            {
-                break;
-            }
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        child
-    }
-
     pub async fn conn(&self) -> redis::aio::MultiplexedConnection {
         redis::Client::open(self.url.as_str())
             .unwrap()
             .get_multiplexed_async_connection()
+            .await
+            .unwrap()
+    }
+
+    /// Connections holding a pattern subscription (each running instance holds `events:*`;
+    /// `PUBSUB NUMPAT` would count distinct patterns, not subscribers).
+    pub async fn pattern_subscribers(&self) -> usize {
+        let mut c = self.conn().await;
+        let list: String = redis::cmd("CLIENT")
+            .arg("LIST")
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        list.lines()
+            .filter(|l| {
+                l.split(' ')
+                    .any(|f| f.starts_with("psub=") && f != "psub=0")
+            })
+            .count()
+    }
+
+    /// `PUBLISH channel payload`, as a Rails app does.
+    pub async fn publish_raw(&self, channel: &str, payload: &[u8]) {
+        let mut c = self.conn().await;
+        let _: i64 = redis::cmd("PUBLISH")
+            .arg(channel)
+            .arg(payload)
+            .query_async(&mut c)
+            .await
+            .unwrap();
+    }
+
+    pub async fn xlen(&self, key: &str) -> i64 {
+        let mut c = self.conn().await;
+        redis::cmd("XLEN")
+            .arg(key)
+            .query_async(&mut c)
             .await
             .unwrap()
     }
@@ -282,12 +256,5 @@ impl RedisProcess {
             .await
             .unwrap();
         n
-    }
-}
-
-impl Drop for RedisProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

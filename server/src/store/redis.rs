@@ -3,10 +3,14 @@
 //! Layout (documented so that other publishers can write to it directly, Rails-style):
 //! - events of user `U`: Stream `sse-tray:stream:U`, entry fields `event` and `data`; the entry id
 //!   assigned by Redis is the event id;
-//! - after `XADD`, the publisher runs `PUBLISH events:U <entry id>`;
+//! - after `XADD`, the publisher runs `PUBLISH sse-tray:notify:U <entry id>`: this server's own
+//!   channel, so that a Rails stream still subscribed to `events:U` never sees these ids (a Rails
+//!   app publishes the event itself on `events:U` instead, see the `rails` module);
 //! - the newest id removed by retention: String `sse-tray:trimmed:U`;
 //! - token hashes: Hash `sse-tray:tokens`, field = hex SHA-256, value = `<kind>:<name>`;
-//! - this server's publish receipts: String `sse-tray:receipt:<random>` = the id, for a minute.
+//! - this server's publish receipts: String `sse-tray:receipt:<random>` = the id, for a minute;
+//!   claims of raw `events:U` messages: String `sse-tray:claim:<hash>` = the id (the instance
+//!   that created it stored the event).
 //!
 //! Retention (a cap per user, like `XADD MAXLEN`, and a periodic age trim like `XTRIM MINID`) runs
 //! inside Lua scripts that also record the newest removed id: Redis 7.0 does not update
@@ -32,10 +36,11 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::{TokenInfo, TokenKind};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::event::{NewEvent, StoredEvent};
 use crate::hub::{Hub, RedisSub, Wake};
 use crate::id::EventId;
-use crate::store::{HistoryBounds, Retention, StoredEvent};
+use crate::store::{HistoryBounds, Retention};
 
 const TOKENS_KEY: &str = "sse-tray:tokens";
 
@@ -52,21 +57,43 @@ fn trimmed_key(user: &str) -> String {
 /// How long a publish receipt is kept: far longer than a reconnect takes.
 const RECEIPT_TTL_SECS: u64 = 60;
 
-/// KEYS: stream, trimmed, receipt; ARGV: event, data, max entries, channel, receipt TTL (s).
-/// Returns the new id, or the id stored by an earlier run with the same receipt.
+/// Stores a batch atomically. KEYS: receipt, then per event its stream and trimmed keys.
+/// ARGV: max entries per stream, receipt TTL (s), then per event: type, data, notify channel.
+/// Each stream is capped once (recording the newest removed id) and announced once, with its
+/// newest id, after all entries were added. Returns `{1, id...}`, or `{0, id...}` with the ids
+/// stored by an earlier run with the same receipt.
 const PUBLISH_SCRIPT: &str = r"
-local done = redis.call('GET', KEYS[3])
-if done then return done end
-local id = redis.call('XADD', KEYS[1], '*', 'event', ARGV[1], 'data', ARGV[2])
-local excess = redis.call('XLEN', KEYS[1]) - tonumber(ARGV[3])
-if excess > 0 then
-  local doomed = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', excess)
-  for _, entry in ipairs(doomed) do redis.call('XDEL', KEYS[1], entry[1]) end
-  redis.call('SET', KEYS[2], doomed[#doomed][1])
+local done = redis.call('GET', KEYS[1])
+if done then
+  local out = {0}
+  for id in string.gmatch(done, '[^,]+') do out[#out + 1] = id end
+  return out
 end
-redis.call('SET', KEYS[3], id, 'EX', ARGV[5])
-redis.call('PUBLISH', ARGV[4], id)
-return id
+local max = tonumber(ARGV[1])
+local out = {1}
+local touched, order = {}, {}
+for i = 1, (#KEYS - 1) / 2 do
+  local stream, a = KEYS[2 * i], 3 * i
+  local id = redis.call('XADD', stream, '*', 'event', ARGV[a], 'data', ARGV[a + 1])
+  out[#out + 1] = id
+  if not touched[stream] then
+    touched[stream] = {KEYS[2 * i + 1], ARGV[a + 2]}
+    order[#order + 1] = stream
+  end
+  touched[stream][3] = id
+end
+for _, stream in ipairs(order) do
+  local t = touched[stream]
+  local excess = redis.call('XLEN', stream) - max
+  if excess > 0 then
+    local doomed = redis.call('XRANGE', stream, '-', '+', 'COUNT', excess)
+    redis.call('XTRIM', stream, 'MAXLEN', '=', max)
+    redis.call('SET', t[1], doomed[#doomed][1])
+  end
+  redis.call('PUBLISH', t[2], t[3])
+end
+redis.call('SET', KEYS[1], table.concat(out, ',', 2), 'EX', ARGV[2])
+return out
 ";
 
 /// KEYS: stream, trimmed; ARGV: cutoff id. Removes entries older than the cutoff.
@@ -77,9 +104,12 @@ redis.call('SET', KEYS[2], newest[1][1])
 return redis.call('XTRIM', KEYS[1], 'MINID', '=', ARGV[1])
 ";
 
-/// The pub/sub channel that announces a user's new event ids.
-pub fn channel(user: &str) -> String {
-    format!("events:{user}")
+/// Prefix of the pub/sub channels that announce new event ids to the instances.
+const NOTIFY_PREFIX: &str = "sse-tray:notify:";
+
+/// The pub/sub channel that announces a user's new event ids to every instance.
+pub fn notify_channel(user: &str) -> String {
+    format!("{NOTIFY_PREFIX}{user}")
 }
 
 /// Redis-backed store; cheap to clone (one multiplexed, self-replacing connection).
@@ -123,6 +153,11 @@ impl RedisStore {
         })
     }
 
+    /// The client, for pub/sub connections of their own.
+    pub(crate) fn client(&self) -> &redis::Client {
+        &self.client
+    }
+
     /// Runs `cmd`; once more if the connection turned out to be gone.
     async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> RedisResult<T> {
         let mut conn = self.conn.clone();
@@ -147,33 +182,68 @@ impl RedisStore {
         }
     }
 
-    /// Stores (capped), records the trim watermark and `PUBLISH`es the id, in one script.
-    pub async fn publish(&self, user: &str, event: &str, data: &str) -> Result<EventId> {
+    /// Stores events (capped), records trim watermarks and `PUBLISH`es the newest id of each
+    /// user, in one script; returns the ids in order.
+    pub async fn publish_batch(&self, events: &[NewEvent]) -> Result<Vec<EventId>> {
         let receipt = format!("sse-tray:receipt:{:032x}", rand::random::<u128>());
-        self.publish_with_receipt(&receipt, user, event, data).await
+        let (ids, _) = self
+            .publish_with_receipt(&receipt, RECEIPT_TTL_SECS, events)
+            .await?;
+        Ok(ids)
     }
 
-    /// [`RedisStore::publish`] under a given receipt key: runs at most once per receipt.
+    /// Stores `event` unless some instance already stored it under `claim_key` (kept `ttl`).
+    /// Returns the id and whether this call stored it.
+    pub async fn publish_claimed(
+        &self,
+        claim_key: &str,
+        ttl: Duration,
+        event: &NewEvent,
+    ) -> Result<(EventId, bool)> {
+        let (ids, stored) = self
+            .publish_with_receipt(claim_key, ttl.as_secs().max(1), std::slice::from_ref(event))
+            .await?;
+        let id = ids.first().copied().ok_or_else(|| {
+            Error::Redis(redis::RedisError::from((
+                redis::ErrorKind::TypeError,
+                "publish script returned no id",
+            )))
+        })?;
+        Ok((id, stored))
+    }
+
+    /// [`RedisStore::publish_batch`] under a given receipt key: runs at most once per receipt,
+    /// so a retry after a lost reply stores nothing twice. Returns the ids and whether this call
+    /// stored them.
     async fn publish_with_receipt(
         &self,
         receipt: &str,
-        user: &str,
-        event: &str,
-        data: &str,
-    ) -> Result<EventId> {
+        receipt_ttl_secs: u64,
+        events: &[NewEvent],
+    ) -> Result<(Vec<EventId>, bool)> {
         let script = redis::Script::new(PUBLISH_SCRIPT);
         let mut invocation = script.prepare_invoke();
         invocation
-            .key(stream_key(user))
-            .key(trimmed_key(user))
             .key(receipt)
-            .arg(event)
-            .arg(data)
             .arg(self.retention.max_events_per_user.max(1))
-            .arg(channel(user))
-            .arg(RECEIPT_TTL_SECS);
-        let id: String = self.invoke(&invocation).await?;
-        id.parse()
+            .arg(receipt_ttl_secs);
+        for ev in events {
+            invocation
+                .key(stream_key(&ev.user))
+                .key(trimmed_key(&ev.user))
+                .arg(&ev.event)
+                .arg(&ev.data)
+                .arg(notify_channel(&ev.user));
+        }
+        let reply: Vec<String> = self.invoke(&invocation).await?;
+        let (stored, ids) = reply.split_first().ok_or_else(|| {
+            Error::Redis(redis::RedisError::from((
+                redis::ErrorKind::TypeError,
+                "publish script returned nothing",
+            )))
+        })?;
+        let ids = ids.iter().map(|id| id.parse()).collect::<Result<_>>()?;
+        Ok((ids, stored == "1"))
     }
 
     /// `XRANGE` after `after` (exclusive).
@@ -316,7 +386,7 @@ fn parse_token(hash: &str, value: &str) -> Option<TokenInfo> {
     })
 }
 
-/// The instance's one pub/sub connection: subscribes `events:<user>` while local streams of that
+/// The instance's pub/sub connection for fan-out: subscribes `sse-tray:notify:<user>` while local streams of that
 /// user exist (reference counted). A message only says "something new": the dispatcher then reads
 /// the user's stream once for the whole instance, from the last id it fetched, and broadcasts each
 /// event in id order. Reading instead of trusting the message's id keeps order right when two
@@ -346,7 +416,7 @@ pub async fn run_dispatcher(
                 }
             }
         };
-        let channels: Vec<String> = users.keys().map(|u| channel(u)).collect();
+        let channels: Vec<String> = users.keys().map(|u| notify_channel(u)).collect();
         if !channels.is_empty() {
             if let Err(e) = sink.subscribe(&channels).await {
                 tracing::warn!(error = %e, "redis re-subscribe failed; retrying");
@@ -370,7 +440,7 @@ pub async fn run_dispatcher(
                         }
                         // Subscribe first, then note where the stream ends: every later event is
                         // announced on the channel.
-                        let result = match sink.subscribe(channel(&user)).await {
+                        let result = match sink.subscribe(notify_channel(&user)).await {
                             Ok(()) => store.bounds(&user).await.map(|b| b.newest),
                             Err(e) => Err(e.into()),
                         };
@@ -390,7 +460,7 @@ pub async fn run_dispatcher(
                             entry.0 -= 1;
                             if entry.0 == 0 {
                                 users.remove(&user);
-                                if sink.unsubscribe(channel(&user)).await.is_err() {
+                                if sink.unsubscribe(notify_channel(&user)).await.is_err() {
                                     continue 'connect;
                                 }
                             }
@@ -399,7 +469,7 @@ pub async fn run_dispatcher(
                 },
                 msg = messages.next() => match msg {
                     Some(msg) => {
-                        if let Some(user) = msg.get_channel_name().strip_prefix("events:")
+                        if let Some(user) = msg.get_channel_name().strip_prefix(NOTIFY_PREFIX)
                             && let Some((_, last)) = users.get_mut(user)
                         {
                             fetch_and_broadcast(&store, &hub, user, last).await;
@@ -446,82 +516,50 @@ async fn fetch_and_broadcast(
 }
 
 #[cfg(test)]
+#[path = "../../tests/it/redis_process.rs"]
+mod redis_process;
+
+#[cfg(test)]
 mod tests {
+    use super::redis_process::RedisProcess;
     use super::*;
-
-    /// A `redis-server` on a free port, killed on drop.
-    struct RedisChild {
-        child: std::process::Child,
-        url: String,
-        _dir: tempfile::TempDir,
-    }
-
-    impl Drop for RedisChild {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-
-    async fn redis_server() -> RedisChild {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = tempfile::tempdir().unwrap();
-        let child = std::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed");
-        // Owned before the wait, so that a failed start still kills the child.
-        let server = RedisChild {
-            child,
-            url: format!("redis://127.0.0.1:{port}/"),
-            _dir: dir,
-        };
-        let client = redis::Client::open(server.url.as_str()).unwrap();
-        for _ in 0..500 {
-            if client.get_multiplexed_async_connection().await.is_ok() {
-                return server;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("redis-server did not start");
-    }
 
     /// A publish retried after its reply was lost must not store the event twice.
     #[tokio::test]
     async fn a_publish_runs_once_per_receipt() {
-        let redis = redis_server().await;
+        let redis = RedisProcess::start();
         let store = RedisStore::connect(&redis.url, Retention::default())
             .await
             .unwrap();
-        let first = store
-            .publish_with_receipt("sse-tray:receipt:r1", "u", "t", "1")
+        let batch = |n: usize| -> Vec<NewEvent> {
+            (0..n)
+                .map(|i| NewEvent {
+                    user: if i % 2 == 0 { "u" } else { "v" }.to_owned(),
+                    event: "t".to_owned(),
+                    data: i.to_string(),
+                })
+                .collect()
+        };
+        let (first, stored) = store
+            .publish_with_receipt("sse-tray:receipt:r1", 60, &batch(1))
             .await
             .unwrap();
+        assert!(stored);
         let again = store
-            .publish_with_receipt("sse-tray:receipt:r1", "u", "t", "1")
+            .publish_with_receipt("sse-tray:receipt:r1", 60, &batch(1))
             .await
             .unwrap();
-        assert_eq!(again, first);
-        let other = store.publish("u", "t", "2").await.unwrap();
-        assert!(other > first);
+        assert_eq!(again, (first.clone(), false));
+        let (first, other) = (first[0], store.publish_batch(&batch(3)).await.unwrap());
+        // Ids increase per user (each user's stream numbers its own entries).
+        assert!(first < other[0] && other[0] < other[2]);
+        // The batch went to two users, in order.
+        let v = store.read_after("v", None, 10).await.unwrap();
+        assert_eq!(v.iter().map(|e| e.id).collect::<Vec<_>>(), [other[1]]);
         let stored = store.read_after("u", None, 10).await.unwrap();
         assert_eq!(
             stored.iter().map(|e| e.id).collect::<Vec<_>>(),
-            vec![first, other]
+            vec![first, other[0], other[2]]
         );
         let ttl: i64 = store.query(&Cmd::ttl("sse-tray:receipt:r1")).await.unwrap();
         assert!((1..=60).contains(&ttl), "receipt TTL {ttl}");

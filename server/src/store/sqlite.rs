@@ -13,9 +13,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::auth::{TokenInfo, TokenKind};
 use crate::error::{Error, Result};
+use crate::event::{NewEvent, StoredEvent};
 use crate::hub::{Hub, Wake};
 use crate::id::{EventId, IdGenerator, now_unix_ms};
-use crate::store::{HistoryBounds, Retention, StoredEvent};
+use crate::store::{HistoryBounds, Retention};
 
 const SCHEMA: &str = "
 PRAGMA journal_mode = WAL;
@@ -71,7 +72,10 @@ impl SqliteStore {
     pub async fn open(path: Option<PathBuf>, retention: Retention, hub: Arc<Hub>) -> Result<Self> {
         let inner = tokio::task::spawn_blocking(move || -> Result<Inner> {
             let conn = match path {
-                Some(p) => Connection::open(p)?,
+                Some(p) => {
+                    create_private(&p)?;
+                    Connection::open(p)?
+                }
                 None => Connection::open_in_memory()?,
             };
             conn.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -114,37 +118,33 @@ impl SqliteStore {
         .map_err(|e| Error::Task(e.to_string()))?
     }
 
-    /// Stores an event, applies count retention for the user, and notifies the hub.
-    pub async fn publish(&self, user: &str, event: &str, data: &str) -> Result<EventId> {
-        let (user, event, data) = (user.to_owned(), event.to_owned(), data.to_owned());
+    /// Stores events in one transaction, applies count retention to each user they went to, and
+    /// then notifies the hub in order. Returns their ids, in the same order.
+    pub async fn publish_batch(&self, events: Vec<NewEvent>) -> Result<Vec<EventId>> {
         self.with(move |inner, retention, hub| {
-            let id = inner.ids.next(now_unix_ms());
+            let now = now_unix_ms();
+            let ids: Vec<EventId> = events.iter().map(|_| inner.ids.next(now)).collect();
             let tx = inner.conn.transaction()?;
-            tx.execute(
-                "INSERT INTO events (id_ms, id_seq, user, event, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![to_i64(id.ms), to_i64(id.seq), user, event, data],
-            )?;
-            let cut: Option<EventId> = tx
-                .query_row(
-                    "SELECT id_ms, id_seq FROM events WHERE user = ?1
-                     ORDER BY id_ms DESC, id_seq DESC LIMIT 1 OFFSET ?2",
-                    params![user, to_i64(retention.max_events_per_user as u64)],
-                    |r| Ok(id_from_row(r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            if let Some(cut) = cut {
-                tx.execute(
-                    "DELETE FROM events WHERE user = ?1 AND (id_ms, id_seq) <= (?2, ?3)",
-                    params![user, to_i64(cut.ms), to_i64(cut.seq)],
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO events (id_ms, id_seq, user, event, data) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?;
-                raise_watermark(&tx, &user, cut)?;
+                for (id, ev) in ids.iter().zip(&events) {
+                    insert.execute(params![to_i64(id.ms), to_i64(id.seq), ev.user, ev.event, ev.data])?;
+                }
+            }
+            let mut users: Vec<&str> = events.iter().map(|e| e.user.as_str()).collect();
+            users.sort_unstable();
+            users.dedup();
+            for user in users {
+                apply_count_retention(&tx, user, retention.max_events_per_user)?;
             }
             tx.commit()?;
-            hub.notify(
-                &user,
-                Wake::Event(Arc::new(StoredEvent { id, event, data })),
-            );
-            Ok(id)
+            for (id, ev) in ids.iter().zip(events) {
+                let NewEvent { user, event, data } = ev;
+                hub.notify(&user, Wake::Event(Arc::new(StoredEvent { id: *id, event, data })));
+            }
+            Ok(ids)
         })
         .await
     }
@@ -311,6 +311,54 @@ impl SqliteStore {
     }
 }
 
+/// Creates the database file readable by its owner only (it holds every user's events and the
+/// token hashes); SQLite gives the `-wal` and `-shm` files the same mode. An existing file is left
+/// as it is, with a warning if others may read it.
+fn create_private(path: &std::path::Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(path)?.permissions().mode();
+                if mode & 0o077 != 0 {
+                    tracing::warn!(
+                        path = %path.display(),
+                        mode = format!("{:o}", mode & 0o777),
+                        "the event database is readable by other users; chmod 600 it"
+                    );
+                }
+            }
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Deletes `user`'s events beyond the newest `keep`, recording the newest one removed.
+fn apply_count_retention(conn: &Connection, user: &str, keep: usize) -> Result<()> {
+    let cut: Option<EventId> = conn
+        .prepare_cached(
+            "SELECT id_ms, id_seq FROM events WHERE user = ?1
+             ORDER BY id_ms DESC, id_seq DESC LIMIT 1 OFFSET ?2",
+        )?
+        .query_row(params![user, to_i64(keep as u64)], |r| {
+            Ok(id_from_row(r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    if let Some(cut) = cut {
+        conn.prepare_cached("DELETE FROM events WHERE user = ?1 AND (id_ms, id_seq) <= (?2, ?3)")?
+            .execute(params![user, to_i64(cut.ms), to_i64(cut.seq)])?;
+        raise_watermark(conn, user, cut)?;
+    }
+    Ok(())
+}
+
 fn raise_watermark(conn: &Connection, user: &str, id: EventId) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO trimmed (user, id_ms, id_seq) VALUES (?1, ?2, ?3)
@@ -325,6 +373,15 @@ fn raise_watermark(conn: &Connection, user: &str, id: EventId) -> rusqlite::Resu
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    async fn publish(s: &SqliteStore, user: &str, event: &str, data: &str) -> Result<EventId> {
+        let ev = NewEvent {
+            user: user.into(),
+            event: event.into(),
+            data: data.into(),
+        };
+        Ok(s.publish_batch(vec![ev]).await?[0])
+    }
 
     fn store(dir: &std::path::Path, keep: usize) -> impl Future<Output = Result<SqliteStore>> {
         let retention = Retention {
@@ -344,9 +401,9 @@ mod tests {
         let s = store(dir.path(), 3).await.unwrap();
         let mut ids = Vec::new();
         for i in 0..5 {
-            ids.push(s.publish("alice", "t", &i.to_string()).await.unwrap());
+            ids.push(publish(&s, "alice", "t", &i.to_string()).await.unwrap());
         }
-        s.publish("bob", "t", "b").await.unwrap();
+        publish(&s, "bob", "t", "b").await.unwrap();
         let kept = s.read_after("alice", None, 100).await.unwrap();
         assert_eq!(kept.iter().map(|e| e.id).collect::<Vec<_>>(), ids[2..]);
         let b = s.bounds("alice").await.unwrap();
@@ -358,16 +415,75 @@ mod tests {
         assert_eq!(after[0].id, ids[3]);
         drop(s);
         let s = store(dir.path(), 3).await.unwrap();
-        let next = s.publish("alice", "t", "5").await.unwrap();
+        let next = publish(&s, "alice", "t", "5").await.unwrap();
         assert!(next > ids[4]);
+    }
+
+    /// A batch is one transaction: ids in order, retention applied once per user, and the hub
+    /// sees the events in id order after the commit.
+    #[tokio::test]
+    async fn a_batch_is_stored_and_announced_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = Arc::new(Hub::new(16, None));
+        let retention = Retention {
+            max_events_per_user: 3,
+            max_age: Duration::from_secs(60),
+        };
+        let s = SqliteStore::open(
+            Some(dir.path().join("b.sqlite3")),
+            retention,
+            Arc::clone(&hub),
+        )
+        .await
+        .unwrap();
+        let mut alice = hub.subscribe("alice").await.unwrap();
+        let batch: Vec<NewEvent> = (0..6)
+            .map(|i| NewEvent {
+                user: if i == 4 { "bob" } else { "alice" }.into(),
+                event: "t".into(),
+                data: i.to_string(),
+            })
+            .collect();
+        let ids = s.publish_batch(batch).await.unwrap();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        let kept = s.read_after("alice", None, 10).await.unwrap();
+        assert_eq!(
+            kept.iter().map(|e| e.data.as_str()).collect::<Vec<_>>(),
+            ["2", "3", "5"]
+        );
+        assert_eq!(s.bounds("alice").await.unwrap().trimmed, Some(ids[1]));
+        let mut woken = Vec::new();
+        for _ in 0..5 {
+            match alice.recv().await.unwrap() {
+                Wake::Event(e) => woken.push(e.id),
+                Wake::Changed => panic!("expected events"),
+            }
+        }
+        assert_eq!(woken, [ids[0], ids[1], ids[2], ids[3], ids[5]]);
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_database_and_its_wal_are_private_to_the_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path(), 10).await.unwrap();
+        publish(&s, "alice", "t", "1").await.unwrap();
+        for name in ["ev.sqlite3", "ev.sqlite3-wal", "ev.sqlite3-shm"] {
+            let mode = std::fs::metadata(dir.path().join(name))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name} is {:o}", mode & 0o777);
+        }
     }
 
     #[tokio::test]
     async fn age_retention_records_the_newest_removed_id() {
         let dir = tempfile::tempdir().unwrap();
         let s = store(dir.path(), 100).await.unwrap();
-        let a = s.publish("alice", "t", "1").await.unwrap();
-        let a2 = s.publish("alice", "t", "2").await.unwrap();
+        let a = publish(&s, "alice", "t", "1").await.unwrap();
+        let a2 = publish(&s, "alice", "t", "2").await.unwrap();
         s.trim_by_age(a2.ms + 60_001).await.unwrap();
         assert!(s.read_after("alice", None, 10).await.unwrap().is_empty());
         let b = s.bounds("alice").await.unwrap();
