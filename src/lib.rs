@@ -22,6 +22,7 @@ pub mod resume_state;
 pub mod secrets;
 pub mod settings;
 pub mod tray_status;
+pub mod untrusted;
 
 pub use error::{Error, Result};
 pub use event::{GAP_EVENT_TYPE, ReceivedEvent, SubscriptionId};
