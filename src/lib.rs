@@ -14,7 +14,6 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod history;
-pub mod links;
 pub mod notify;
 pub mod paths;
 pub mod probe;
