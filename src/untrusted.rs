@@ -241,22 +241,16 @@ pub fn web_url(raw: &str) -> Result<Url, UrlRefusal> {
     Ok(url)
 }
 
-/// An error and its sources as one line, `error: source: source…`, for a log line, a status line
-/// or a dialog. A source whose message an earlier one already contains is left out (many errors
-/// repeat their source in their own message), empty messages are skipped, and the error wrapped
-/// inside an `io::Error` is followed too (`io::Error::source` skips it). The result went through
-/// [`one_line`], so an error that quotes server text cannot break the line or reorder it.
-pub fn error_chain(err: &(dyn StdError + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
+/// An error and its sources, outermost first, also following the error wrapped inside an
+/// `io::Error` (`io::Error::source` skips it, and hyper and rustls errors often hide there).
+/// Bounded, so a cycle or a pathological chain ends. For callers that classify an error by
+/// downcasting its links; [`error_chain`] is the same walk as text.
+pub fn error_sources<'a>(
+    err: &'a (dyn StdError + 'static),
+) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
     let mut next = Some(err);
-    let mut depth = 0;
-    while let Some(current) = next
-        && depth < MAX_ERROR_DEPTH
-    {
-        let text = one_line(&current.to_string(), MAX_ERROR_CHARS);
-        if !text.is_empty() && !parts.iter().any(|part| part.contains(&text)) {
-            parts.push(text);
-        }
+    std::iter::from_fn(move || {
+        let current = next?;
         next = match current
             .downcast_ref::<std::io::Error>()
             .and_then(std::io::Error::get_ref)
@@ -264,7 +258,23 @@ pub fn error_chain(err: &(dyn StdError + 'static)) -> String {
             Some(inner) => Some(inner as &(dyn StdError + 'static)),
             None => current.source(),
         };
-        depth += 1;
+        Some(current)
+    })
+    .take(MAX_ERROR_DEPTH)
+}
+
+/// An error and its sources ([`error_sources`]) as one line, `error: source: source…`, for a log
+/// line, a status line or a dialog. A source whose message an earlier one already contains is left
+/// out (many errors repeat their source in their own message) and empty messages are skipped. The
+/// result went through [`one_line`], so an error that quotes server text cannot break the line or
+/// reorder it.
+pub fn error_chain(err: &(dyn StdError + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for current in error_sources(err) {
+        let text = one_line(&current.to_string(), MAX_ERROR_CHARS);
+        if !text.is_empty() && !parts.iter().any(|part| part.contains(&text)) {
+            parts.push(text);
+        }
     }
     one_line(&parts.join(": "), MAX_ERROR_CHARS)
 }
@@ -463,5 +473,15 @@ mod tests {
         let outer = Layer("transport error", Some(Box::new(io)));
         assert_eq!(error_chain(&outer), "transport error: tls handshakefailed");
         assert_eq!(error_chain(&layer("alone", None)), "alone");
+        let found: Vec<String> = error_sources(&outer).map(ToString::to_string).collect();
+        assert_eq!(
+            found.len(),
+            3,
+            "transport error, the io::Error, the error inside it"
+        );
+        assert!(error_sources(&outer).any(|e| {
+            e.downcast_ref::<Layer>()
+                .is_some_and(|l| l.0.starts_with("tls"))
+        }));
     }
 }
