@@ -21,13 +21,14 @@
 
 use crate::engine::report::{ConnectionState, Failure, Notice, Report, ReportBody, StopReason};
 use crate::event::{ReceivedEvent, SubscriptionId};
+use crate::untrusted::one_line;
 use serde::Serialize;
 use std::collections::VecDeque;
 
 /// How many recent gaps the cadence medians look at.
 pub const CADENCE_WINDOW: usize = 8;
 
-/// Longest error text shown by [`SubscriptionDiagnostics::summary`] before it is cut with `…`.
+/// Longest error text shown by [`SubscriptionDiagnostics::summary`], `…` included when it is cut.
 const SUMMARY_ERROR_CHARS: usize = 120;
 
 /// The facts about every configured subscription, in configuration order.
@@ -498,35 +499,6 @@ fn duration(ms: i64) -> String {
             h => format!("{days} d {h} h"),
         },
     }
-}
-
-/// Untrusted text (server messages) made fit for one line: control characters become spaces,
-/// runs of spaces collapse, and anything past `max` characters is cut with `…`.
-fn one_line(text: &str, max: usize) -> String {
-    let mut out = String::with_capacity(text.len().min(max + 3));
-    let mut count = 0;
-    let mut space = false;
-    for c in text.trim().chars() {
-        let c = if c.is_control() { ' ' } else { c };
-        if c == ' ' {
-            if space {
-                continue;
-            }
-            space = true;
-        } else {
-            space = false;
-        }
-        if count == max {
-            let kept = out.trim_end().len();
-            out.truncate(kept);
-            out.push('…');
-            return out;
-        }
-        out.push(c);
-        count += 1;
-    }
-    out.truncate(out.trim_end().len());
-    out
 }
 
 #[cfg(test)]
@@ -1115,7 +1087,7 @@ mod tests {
 
     #[test]
     fn summary_keeps_untrusted_messages_on_one_short_line() {
-        let noisy = format!("reset by peer\n\r\tat {}", "x".repeat(500));
+        let noisy = format!("reset by \u{202E}peer\n\r\tat {}", "x".repeat(500));
         let retry = state(
             "a",
             ConnectionState::Reconnecting {
@@ -1130,15 +1102,8 @@ mod tests {
             "{line}"
         );
         assert!(!line.chars().any(char::is_control), "{line:?}");
+        assert!(!line.contains('\u{202E}'), "{line:?}");
         assert!(line.ends_with('…'), "{line}");
         assert!(line.chars().count() < 160, "{} chars", line.chars().count());
-    }
-
-    #[test]
-    fn one_line_cuts_at_the_limit_only() {
-        assert_eq!(one_line("abc", 3), "abc");
-        assert_eq!(one_line("abcd", 3), "abc…");
-        assert_eq!(one_line("ab  \n cd", 10), "ab cd");
-        assert_eq!(one_line("ab cd", 3), "ab…");
     }
 }

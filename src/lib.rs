@@ -14,7 +14,6 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod history;
-pub mod links;
 pub mod notify;
 pub mod paths;
 pub mod probe;
@@ -22,6 +21,7 @@ pub mod resume_state;
 pub mod secrets;
 pub mod settings;
 pub mod tray_status;
+pub mod untrusted;
 
 pub use error::{Error, Result};
 pub use event::{GAP_EVENT_TYPE, ReceivedEvent, SKIPPED_EVENT_TYPE, SubscriptionId};

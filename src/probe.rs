@@ -424,13 +424,9 @@ async fn make_client(spec: &SubscriptionConfig, timeout: Duration) -> std::io::R
     .map_err(std::io::Error::other)?
 }
 
+/// At most `max` characters of untrusted text, cut with `…`.
 fn shorten(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_owned()
-    } else {
-        let cut: String = text.chars().take(max).collect();
-        format!("{cut}…")
-    }
+    crate::untrusted::one_line(text, max + 1)
 }
 
 fn millis(d: Duration) -> u64 {

@@ -229,7 +229,9 @@ fn describe(err: &keyring_core::Error) -> String {
             "the keyring is locked or refused access ({})",
             unlock_hint()
         ),
-        K::PlatformFailure(source) => describe_platform_failure(&error_chain(source.as_ref())),
+        K::PlatformFailure(source) => {
+            describe_platform_failure(&crate::untrusted::error_chain(source.as_ref()))
+        }
         K::NoEntry => "no secret is saved".into(),
         K::BadEncoding(_) | K::BadDataFormat(..) => {
             "the saved secret is not readable text; open Settings and enter it again".into()
@@ -286,21 +288,6 @@ fn unlock_hint() -> &'static str {
     } else {
         "unlock it in your keyring app, e.g. Passwords and Keys, or by logging in to the desktop"
     }
-}
-
-/// `err: source: source…`, one line.
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut next = err.source();
-    while let Some(source) = next {
-        let part = source.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        next = source.source();
-    }
-    text
 }
 
 /// Why a subscription's credential could not be put together. The texts say what to do; none

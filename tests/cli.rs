@@ -338,7 +338,8 @@ async fn history_prints_stored_events_and_searches_them() {
         vec![
             stream_head(),
             raw("event: build\nid: 1\ndata: {\"title\":\"deploy green\"}\n\n"),
-            raw("event: build\nid: 2\ndata: {\"title\":\"tests red \u{1b}[31m\"}\n\n"),
+            raw("event: build\nid: 2\n\
+                 data: {\"title\":\"tests red \u{1b}[31m \u{202E}der\u{202C} \u{9b}2J\"}\n\n"),
             Step::Hang,
         ]
     })
@@ -357,13 +358,24 @@ async fn history_prints_stored_events_and_searches_them() {
         .args(["history", "--json"])
         .output()
         .unwrap();
-    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
+    let json_lines = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !json_lines.contains(['\u{202E}', '\u{9b}']),
+        "JSON lines escape bidi overrides and C1 controls: {json_lines:?}"
+    );
+    let lines: Vec<serde_json::Value> = json_lines
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["id"], "2", "newest first");
+    assert!(
+        lines[0]["data"]
+            .as_str()
+            .unwrap()
+            .contains("\u{202E}der\u{202C}"),
+        "escaped, not altered"
+    );
     let out = cli(dir.path())
         .args(["history", "--search", "green"])
         .output()
@@ -375,6 +387,11 @@ async fn history_prints_stored_events_and_searches_them() {
     assert!(
         !out.stdout.contains(&0x1b),
         "no escape sequence reaches the terminal"
+    );
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !table.contains(['\u{202E}', '\u{202C}', '\u{9b}']),
+        "no bidi override or C1 control reaches the terminal: {table:?}"
     );
     let state = cli(dir.path()).arg("state").output().unwrap();
     let state: serde_json::Value = serde_json::from_slice(&state.stdout).unwrap();

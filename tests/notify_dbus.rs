@@ -88,7 +88,7 @@ async fn event_notification_has_summary_body_urgency_and_actions() {
         &notifier,
         &event(
             2,
-            r#"{"message":"no link here","url":"javascript:alert(1)"}"#,
+            r#"{"title":"Invoice_\u202Egpj.exe","message":"no link\u2066 here\u200F","url":"javascript:alert(1)"}"#,
         ),
         at(0),
     );
@@ -113,7 +113,9 @@ async fn event_notification_has_summary_body_urgency_and_actions() {
     assert_eq!(first.expire_timeout, -1);
 
     let second = &calls[1];
-    assert_eq!(second.summary, "Builds · build");
+    // Bidi overrides, isolates and marks never reach the desktop (U+202E would show
+    // "Invoice_exe.jpg").
+    assert_eq!(second.summary, "Invoice_gpj.exe");
     assert_eq!(second.body, "no link here");
     assert_eq!(second.urgency, Some(1));
     assert_eq!(

@@ -1,7 +1,7 @@
 // The history window. Event data is hostile input: everything from the stream is written with
-// textContent (never innerHTML), links open only through the `open_link` command, which checks
-// for http(s) again in Rust. The list is keyset-paged (PAGE rows at a time, loaded as the user
-// scrolls), so 100,000 stored events cost one page to open.
+// textContent (never innerHTML); links come judged from Rust and open only through the `open_link`
+// command, which judges them again. The list is keyset-paged (PAGE rows at a time, loaded as the
+// user scrolls), so 100,000 stored events cost one page to open.
 'use strict';
 
 const { invoke, Channel } = window.__TAURI__.core;
@@ -57,16 +57,12 @@ function summaryOf(event) {
   return event.data.replace(/\s+/g, ' ');
 }
 
-function isWebUrl(s) {
-  return typeof s === 'string' && /^https?:\/\/[^\s/?#@][^\s]*$/i.test(s);
-}
-
+// The link comes from `history_event`, which judged it in Rust (`untrusted::web_url`, the rule
+// notifications use too), and `open_link` judges it again before anything is opened. The page
+// keeps no URL rules of its own; the `http` prefix test only guards against a malformed reply.
 function linkOf(event) {
-  const json = parseJson(event.data);
-  if (json && typeof json === 'object') {
-    for (const field of ['url', 'click', 'link']) if (isWebUrl(json[field])) return json[field];
-  }
-  return isWebUrl(event.data.trim()) ? event.data.trim() : null;
+  const link = event.link;
+  return typeof link === 'string' && link.startsWith('http') ? link : null;
 }
 
 function subscriptionName(id) {

@@ -7,7 +7,7 @@ use crate::state::{AppState, StatusView, SubscriptionInfo, UiUpdate, lock};
 use serde::{Deserialize, Serialize};
 use sse_tray::SubscriptionId;
 use sse_tray::event::now_unix_ms;
-use sse_tray::history::{EventKey, HistoryPage, HistoryQuery, StoredEvent};
+use sse_tray::history::{EventDetails, EventKey, HistoryPage, HistoryQuery};
 use std::sync::Arc;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
@@ -89,10 +89,12 @@ pub async fn history_page(state: AppStateRef<'_>, query: PageRequest) -> Result<
     Ok(lock(&state.history).page(&query.into())?)
 }
 
-/// One event, for the details pane.
+/// One event, for the details pane, with the link it offers already judged by the core.
 #[tauri::command]
-pub async fn history_event(state: AppStateRef<'_>, key: i64) -> Result<Option<StoredEvent>> {
-    Ok(lock(&state.history).get(EventKey(key))?)
+pub async fn history_event(state: AppStateRef<'_>, key: i64) -> Result<Option<EventDetails>> {
+    Ok(lock(&state.history)
+        .get(EventKey(key))?
+        .map(EventDetails::from))
 }
 
 /// Subscriptions and known event types.
@@ -127,16 +129,14 @@ pub async fn clear_history(state: AppStateRef<'_>, subscription: Option<String>)
     Ok(removed)
 }
 
-/// Opens an http(s) URL in the browser; anything else is refused.
+/// Opens an http(s) URL in the browser; anything else is refused. The page only sends links the
+/// core gave it, but the page is not trusted to: the URL is judged again here.
 #[tauri::command]
 pub async fn open_link(app: AppHandle, url: String) -> Result<()> {
-    if !sse_tray::links::is_web_url(&url) {
-        return Err(CommandError::Refused(
-            "only http and https links are opened".into(),
-        ));
-    }
+    let url = sse_tray::untrusted::web_url(&url)
+        .map_err(|refusal| CommandError::Refused(refusal.to_string()))?;
     app.opener()
-        .open_url(url, None::<&str>)
+        .open_url(String::from(url), None::<&str>)
         .map_err(|e| CommandError::Refused(e.to_string()))
 }
 

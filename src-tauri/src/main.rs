@@ -156,13 +156,16 @@ async fn handle_clicks(
                 state.request_focus(UiUpdate::ShowList { subscription });
                 window::show(&app);
             }
-            NotificationAction::OpenUrl(url) if sse_tray::links::is_web_url(&url) => {
-                use tauri_plugin_opener::OpenerExt;
-                if let Err(error) = app.opener().open_url(url, None::<&str>) {
-                    tracing::error!(%error, "could not open the link");
+            NotificationAction::OpenUrl(url) => match sse_tray::untrusted::web_url(&url) {
+                Ok(url) => {
+                    use tauri_plugin_opener::OpenerExt;
+                    if let Err(error) = app.opener().open_url(String::from(url), None::<&str>) {
+                        tracing::error!(%error, "could not open the link");
+                    }
                 }
-            }
-            NotificationAction::OpenUrl(url) => tracing::warn!(url, "refused a non-http(s) link"),
+                // The URL itself is not logged: it is untrusted text.
+                Err(refusal) => tracing::warn!(%refusal, "refused a link"),
+            },
             NotificationAction::Dismissed(_) => {}
         }
     }

@@ -12,6 +12,7 @@ use sse_tray::notify::{
 };
 use sse_tray::paths::AppPaths;
 use sse_tray::resume_state::ResumeStore;
+use sse_tray::untrusted::{json_for_terminal, one_line};
 use sse_tray::{ReceivedEvent, SubscriptionId};
 use std::io::Write;
 use std::process::ExitCode;
@@ -239,7 +240,10 @@ async fn start_notifications(
 ) -> NotificationPipeline {
     let (notifier, mut actions) = DesktopNotifier::start(DesktopOptions::default()).await;
     if let NotifierHealth::Unavailable(reason) = notifier.health() {
-        eprintln!("warning: notifications unavailable ({reason}); events are still stored");
+        eprintln!(
+            "warning: notifications unavailable ({}); events are still stored",
+            terminal_line(&reason)
+        );
     }
     let pipeline = NotificationPipeline::new(
         prefs,
@@ -298,16 +302,8 @@ impl EngineSink for PrintingSink {
         if let Some(pipeline) = &self.pipeline {
             pipeline.event_stored(key, event);
         }
-        let line = serde_json::json!({
-            "subscription": event.subscription,
-            "id": event.id,
-            "last_event_id": event.last_event_id,
-            "event": event.event_type,
-            "data": event.data,
-            "received_at": event.received_at,
-        });
         // A closed stdout (piped into `head`) must not stop storing.
-        let _ = writeln!(self.stdout.lock(), "{line}");
+        let _ = writeln!(self.stdout.lock(), "{}", event_json_line(event));
     }
 
     fn state_changed(&mut self, subscription: &SubscriptionId, state: &ConnectionState) {
@@ -322,14 +318,18 @@ impl EngineSink for PrintingSink {
                 reason, delay_ms, ..
             } => {
                 eprintln!(
-                    "[{subscription}] {reason}; reconnecting in {:.1} s",
+                    "[{subscription}] {}; reconnecting in {:.1} s",
+                    terminal_line(&reason.to_string()),
                     *delay_ms as f64 / 1000.0
                 );
             }
             ConnectionState::Paused => eprintln!("[{subscription}] paused"),
             ConnectionState::Stopped { reason } => {
                 if *reason != StopReason::Shutdown {
-                    eprintln!("[{subscription}] stopped: {reason}");
+                    eprintln!(
+                        "[{subscription}] stopped: {}",
+                        terminal_line(&reason.to_string())
+                    );
                     if self.running.fetch_sub(1, Ordering::SeqCst) == 1 {
                         self.all_stopped.notify_one();
                     }
@@ -361,7 +361,10 @@ impl EngineSink for PrintingSink {
     }
 
     fn storage_failed(&mut self, error: &sse_tray::Error) {
-        eprintln!("error: storing events failed: {error} (retrying)");
+        eprintln!(
+            "error: storing events failed: {} (retrying)",
+            terminal_line(&error.to_string())
+        );
     }
 }
 
@@ -388,16 +391,16 @@ fn history(paths: &AppPaths, args: &HistoryArgs) -> sse_tray::Result<ExitCode> {
                 "received_at": event.received_at,
                 "read": event.read,
             });
-            writeln!(out, "{line}")
+            writeln!(out, "{}", json_for_terminal(&line.to_string()))
         } else {
             writeln!(
                 out,
                 "{}  {:<16} {:<16} {:<12} {}",
                 format_time(event.received_at),
-                terminal_safe(event.subscription.as_str(), 16),
-                terminal_safe(&event.event_type, 16),
-                terminal_safe(event.id.as_deref().unwrap_or("-"), 12),
-                terminal_safe(&event.data, 100),
+                one_line(event.subscription.as_str(), 16),
+                one_line(&event.event_type, 16),
+                one_line(event.id.as_deref().unwrap_or("-"), 12),
+                one_line(&event.data, 100),
             )
         };
         if written.is_err() {
@@ -424,23 +427,31 @@ fn state(paths: &AppPaths) -> sse_tray::Result<ExitCode> {
             )
         })
         .collect();
-    println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
+    // Resume points and errors in the state came from servers.
+    let pretty = serde_json::to_string_pretty(&all).unwrap_or_default();
+    println!("{}", json_for_terminal(&pretty));
     Ok(ExitCode::SUCCESS)
 }
 
-/// Event data is untrusted: escape sequences must not reach the terminal, and one event is one
-/// line.
-fn terminal_safe(text: &str, max_chars: usize) -> String {
-    let mut out: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(max_chars)
-        .collect();
-    if text.chars().count() > max_chars {
-        out.pop();
-        out.push('…');
-    }
-    out
+/// A stored event as the JSON line `listen` prints. Event data is untrusted: serde_json escapes
+/// C0 controls, and [`json_for_terminal`] escapes what it leaves (C1 controls, bidi overrides), so
+/// the line parses to the same event but cannot drive or reorder the terminal.
+fn event_json_line(event: &ReceivedEvent) -> String {
+    let line = serde_json::json!({
+        "subscription": event.subscription,
+        "id": event.id,
+        "last_event_id": event.last_event_id,
+        "event": event.event_type,
+        "data": event.data,
+        "received_at": event.received_at,
+    });
+    json_for_terminal(&line.to_string())
+}
+
+/// Text that may quote a server (failure reasons, platform errors) as one terminal line.
+fn terminal_line(text: &str) -> String {
+    const MAX_CHARS: usize = 500;
+    one_line(text, MAX_CHARS)
 }
 
 /// `YYYY-MM-DD HH:MM:SS` in UTC, without a date-time dependency.
@@ -476,8 +487,32 @@ mod tests {
     }
 
     #[test]
-    fn escape_sequences_never_reach_the_terminal() {
-        assert_eq!(terminal_safe("a\u{1b}[2Jb\nc", 20), "a [2Jb c");
-        assert_eq!(terminal_safe("abcdef", 4), "abc…");
+    fn escape_sequences_and_bidi_overrides_never_reach_the_terminal() {
+        let event = ReceivedEvent {
+            subscription: SubscriptionId::new("ci"),
+            id: Some("7\u{202E}".into()),
+            last_event_id: "7\u{202E}".into(),
+            event_type: "build\u{9b}2J".into(),
+            data: "a\u{1b}[2Jb\nc \u{202E}gpj.exe\u{2066}".into(),
+            received_at: 0,
+        };
+        let line = event_json_line(&event);
+        assert!(
+            !line
+                .chars()
+                .any(|c| c.is_control() || c == '\u{202E}' || c == '\u{2066}'),
+            "{line:?}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&line).expect("still JSON");
+        assert_eq!(
+            back["data"],
+            event.data.as_str(),
+            "the data itself is unchanged"
+        );
+        assert_eq!(back["id"], "7\u{202E}");
+        assert_eq!(
+            terminal_line("stopped:\r\n\u{202E}desrever"),
+            "stopped: desrever"
+        );
     }
 }

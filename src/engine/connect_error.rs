@@ -2,10 +2,11 @@
 //! server running?"), the same in the engine's diagnostics and in "Test connection".
 //!
 //! The HTTP client wraps the real cause several layers deep (its own error, hyper's, an
-//! `io::Error` around a rustls error), so classification walks the whole chain, including errors
-//! wrapped inside `io::Error`s, which `source()` skips.
+//! `io::Error` around a rustls error), so classification walks the whole chain with
+//! [`crate::untrusted::error_sources`], which also looks inside `io::Error`s.
 
 use super::report::Failure;
+use crate::untrusted::{error_sources, one_line};
 use std::error::Error as StdError;
 use url::Url;
 
@@ -52,8 +53,7 @@ impl Target<'_> {
 
 /// The kind of failure and the error chain as one line.
 pub fn classify(err: &(dyn StdError + 'static)) -> (ConnectFault, String) {
-    let mut chain = Vec::new();
-    collect_chain(err, &mut chain, 0);
+    let chain: Vec<_> = error_sources(err).collect();
     let detail = chain_text(err);
     for e in &chain {
         if let Some(tls) = e.downcast_ref::<rustls::Error>() {
@@ -189,33 +189,11 @@ fn presented_name(name: &str) -> &str {
     }
 }
 
-fn collect_chain<'a>(
-    err: &'a (dyn StdError + 'static),
-    out: &mut Vec<&'a (dyn StdError + 'static)>,
-    depth: usize,
-) {
-    if depth > 16 {
-        return;
-    }
-    out.push(err);
-    if let Some(io) = err.downcast_ref::<std::io::Error>()
-        && let Some(inner) = io.get_ref()
-    {
-        collect_chain(inner, out, depth + 1);
-        return;
-    }
-    if let Some(source) = err.source() {
-        collect_chain(source, out, depth + 1);
-    }
-}
-
 /// The error chain as one printable line, repeated messages and the client's generic
 /// prefixes dropped.
 pub fn chain_text(err: &(dyn StdError + 'static)) -> String {
-    let mut chain = Vec::new();
-    collect_chain(err, &mut chain, 0);
     let mut parts: Vec<String> = Vec::new();
-    for e in chain {
+    for e in error_sources(err) {
         let text = e.to_string();
         if text.starts_with("error sending request for url")
             || text.starts_with("error decoding response body")
@@ -247,16 +225,10 @@ fn host_of(target: &str) -> &str {
     target.rsplit_once(':').map_or(target, |(host, _)| host)
 }
 
-/// Server-provided text made safe for a one-line diagnostic: control characters replaced,
-/// length bounded.
+/// Server-provided text made safe for a one-line diagnostic.
 pub fn printable(text: &str) -> String {
-    let mut out: String = text
-        .chars()
-        .take(200)
-        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
-        .collect();
-    if text.chars().count() > 200 {
-        out.push('…');
-    }
-    out
+    one_line(text, MAX_DETAIL_CHARS)
 }
+
+/// The longest quote of server text in a diagnostic.
+const MAX_DETAIL_CHARS: usize = 200;

@@ -64,6 +64,25 @@ impl InsertOutcome {
     }
 }
 
+/// One event as the history window's details pane shows it: the stored event and the link it
+/// offers. The link is judged here, in the core, by the same rule that gives notifications their
+/// "Open link" ([`crate::notify::payload::event_link`]), so the page needs no URL rules of its own.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EventDetails {
+    /// The event (serialized inline: the page sees `key`, `data`, … next to `link`).
+    #[serde(flatten)]
+    pub event: StoredEvent,
+    /// An absolute http(s) URL from the event, normalized; `None` when it offers none.
+    pub link: Option<String>,
+}
+
+impl From<StoredEvent> for EventDetails {
+    fn from(event: StoredEvent) -> Self {
+        let link = crate::notify::payload::event_link(&event.data);
+        Self { event, link }
+    }
+}
+
 /// One event as stored in history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredEvent {
@@ -81,4 +100,39 @@ pub struct StoredEvent {
     pub received_at: i64,
     /// Whether the user has seen it.
     pub read: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(data: &str) -> StoredEvent {
+        StoredEvent {
+            key: EventKey(3),
+            subscription: SubscriptionId::new("builds"),
+            id: None,
+            event_type: "build".into(),
+            data: data.into(),
+            received_at: 0,
+            read: false,
+        }
+    }
+
+    #[test]
+    fn details_carry_the_judged_link_next_to_the_event_fields() {
+        let details = EventDetails::from(stored(r#"{"url":"HTTPS://CI.EXAMPLE/1"}"#));
+        let json = serde_json::to_value(&details).expect("serializes");
+        assert_eq!(json["link"], "https://ci.example/1");
+        assert_eq!(json["key"], 3);
+        assert_eq!(json["event_type"], "build");
+        for hostile in [
+            r#"{"url":"javascript:alert(1)"}"#,
+            r#"{"link":"file:///etc/passwd"}"#,
+            "https://bank.example@evil.example/",
+            "data:text/html,<b>x</b>",
+        ] {
+            let json = serde_json::to_value(EventDetails::from(stored(hostile))).expect("json");
+            assert_eq!(json["link"], serde_json::Value::Null, "{hostile}");
+        }
+    }
 }

@@ -9,9 +9,14 @@
 use super::action::{NotificationAction, NotificationKey};
 use super::payload::Urgency;
 use super::policy::{Decision, Notice, SummaryNotice, SummarySlot};
+use crate::untrusted;
 
 /// A platform-neutral notification, ready to show. Text is plain; the notifier escapes it when the
-/// server interprets markup.
+/// server interprets markup. Every request is built by [`NotificationRequest::for_event`] or
+/// [`NotificationRequest::for_summary`], which pass the title and body through
+/// [`crate::untrusted`] once more, so no path to the desktop — event text, a subscription name from
+/// the config, a summary put together from both — can carry a bidi override or a control
+/// character.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NotificationRequest {
     /// Identity: showing a request with the key of a notification still on screen replaces it
@@ -41,8 +46,8 @@ impl NotificationRequest {
                 subscription: notice.subscription.clone(),
                 event_key: notice.event_key,
             },
-            title: notice.mapped.title.clone(),
-            body: notice.mapped.body.clone(),
+            title: shown_title(&notice.mapped.title),
+            body: shown_body(&notice.mapped.body),
             urgency: notice.urgency,
             category: "network",
             icon: notice.mapped.icon.clone(),
@@ -63,8 +68,8 @@ impl NotificationRequest {
         };
         Self {
             key: NotificationKey::Summary(summary.slot.clone()),
-            title: summary.title.clone(),
-            body: summary.body.clone(),
+            title: shown_title(&summary.title),
+            body: shown_body(&summary.body),
             urgency: summary.urgency,
             category: "network",
             icon: None,
@@ -75,6 +80,17 @@ impl NotificationRequest {
             },
         }
     }
+}
+
+/// The title as sent: one line, no hidden formatting. Not cut again: the policy already cut it to
+/// the user's limit.
+fn shown_title(title: &str) -> String {
+    untrusted::one_line(title, usize::MAX)
+}
+
+/// The body as sent: line breaks kept, no control characters or hidden formatting, not cut again.
+fn shown_body(body: &str) -> String {
+    untrusted::text_block(body, usize::MAX)
 }
 
 /// What the notification server supports (freedesktop `GetCapabilities`, or the platform's fixed
@@ -161,5 +177,40 @@ mod tests {
         );
         assert_eq!(escape_markup("plain é"), "plain é");
         assert_eq!(escape_markup("&amp;"), "&amp;amp;");
+    }
+
+    #[test]
+    fn requests_never_carry_bidi_overrides_or_control_characters() {
+        use crate::SubscriptionId;
+        use crate::notify::payload::{Mapped, Priority};
+        let subscription = SubscriptionId::new("builds");
+        // Built by hand, as if a mapping path had forgotten to sanitize.
+        let notice = Notice {
+            subscription: subscription.clone(),
+            event_key: 1,
+            event_id: None,
+            mapped: Mapped {
+                title: "Invoice_\u{202E}gpj.exe\r\n\u{1b}[2J".into(),
+                body: "from \u{2067}the CEO\u{2069}\nreally\u{200F}\u{7}".into(),
+                link: None,
+                priority: Priority::Default,
+                tags: Vec::new(),
+                icon: None,
+            },
+            urgency: Urgency::Normal,
+        };
+        let request = NotificationRequest::for_event(&notice);
+        assert_eq!(request.title, "Invoice_gpj.exe [2J");
+        assert_eq!(request.body, "from the CEO\nreally");
+        let summary = SummaryNotice {
+            slot: SummarySlot::Throttle(subscription),
+            count: 3,
+            title: "3 more from Bu\u{202E}ilds".into(),
+            body: "Latest: \u{202D}x\u{202C}".into(),
+            urgency: Urgency::Normal,
+        };
+        let request = NotificationRequest::for_summary(&summary);
+        assert_eq!(request.title, "3 more from Builds");
+        assert_eq!(request.body, "Latest: x");
     }
 }

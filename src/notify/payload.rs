@@ -22,6 +22,7 @@ use serde_json::Value;
 
 use super::NotifyInput;
 use super::template::Template;
+use crate::untrusted::{one_line, text_block};
 
 /// Payloads larger than this are shown as text without trying to parse them as JSON: a notification
 /// shows a few hundred characters, so parsing megabytes would only cost time.
@@ -161,7 +162,8 @@ pub struct Mapped {
     pub title: String,
     /// The notification's body (plain text, may contain newlines).
     pub body: String,
-    /// An http(s) URL to offer as "Open link", already checked by [`safe_http_url`].
+    /// An http(s) URL to offer as "Open link", from [`event_link`]: judged by
+    /// [`crate::untrusted::web_url`] and in its normalized form.
     pub link: Option<String>,
     /// The event's priority (`Default` when the payload names none).
     pub priority: Priority,
@@ -175,7 +177,7 @@ pub struct Mapped {
 /// throttle nor quiet hours hide it.
 fn gap_notice(input: &NotifyInput, limits: Limits) -> Mapped {
     Mapped {
-        title: single_line(
+        title: one_line(
             &format!(
                 "You may have missed events from {}",
                 input.subscription_name
@@ -221,9 +223,9 @@ pub fn map_event(input: &NotifyInput, templates: Templates<'_>, limits: Limits) 
             text_block(&template.render(input, json.as_ref()), limits.body_chars)
         }
         (None, Some(message)) => text_block(&message, limits.body_chars),
-        (None, None) => single_line(&input.data, limits.body_chars),
+        (None, None) => one_line(&input.data, limits.body_chars),
     };
-    let link = field(&["url", "click"]).and_then(|url| safe_http_url(&url));
+    let link = link_in(object, &input.data);
     let priority = object
         .and_then(|o| o.get("priority"))
         .and_then(Priority::from_json)
@@ -235,7 +237,7 @@ pub fn map_event(input: &NotifyInput, templates: Templates<'_>, limits: Limits) 
     let icon = field(&["icon"]).and_then(|icon| safe_icon_name(&icon));
 
     Mapped {
-        title: single_line(&title, limits.title_chars),
+        title: one_line(&title, limits.title_chars),
         body,
         link,
         priority,
@@ -271,39 +273,30 @@ fn tags_of(value: &Value) -> Vec<String> {
         _ => Vec::new(),
     };
     raw.iter()
-        .map(|tag| single_line(tag, MAX_TAG_CHARS))
+        .map(|tag| one_line(tag, MAX_TAG_CHARS))
         .filter(|tag| !tag.is_empty())
         .take(MAX_TAGS)
         .collect()
 }
 
-/// Returns the URL if, and only if, it is an absolute http(s) URL with a host and no whitespace or
-/// control characters anywhere (leading/trailing spaces included: "` javascript:…`" tricks and
-/// URLs split over lines are refused rather than repaired).
-pub fn safe_http_url(raw: &str) -> Option<String> {
-    const MAX_URL_BYTES: usize = 2048;
-    if raw.is_empty() || raw.len() > MAX_URL_BYTES {
-        return None;
+/// The link an event offers ("Open link" in its notification and in the history window): the
+/// first of the JSON fields `url`, `click` and `link` that [`crate::untrusted::web_url`] accepts,
+/// or the data itself when all of it is such a URL. Returned in the normalized form the judge
+/// produces, so what is shown is what is opened.
+pub fn event_link(data: &str) -> Option<String> {
+    let json = parse_json(data);
+    link_in(json.as_ref().and_then(Value::as_object), data)
+}
+
+fn link_in(object: Option<&serde_json::Map<String, Value>>, data: &str) -> Option<String> {
+    let judged = |text: &str| crate::untrusted::web_url(text).ok().map(String::from);
+    match object {
+        Some(object) => ["url", "click", "link"]
+            .iter()
+            .filter_map(|name| object.get(*name)?.as_str())
+            .find_map(judged),
+        None => judged(data.trim()),
     }
-    if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return None;
-    }
-    let (scheme, rest) = raw.split_once("://")?;
-    if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
-        return None;
-    }
-    // The authority ends at the first '/', '?' or '#'; it must contain a host.
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host_port = authority.rsplit('@').next().unwrap_or_default();
-    let host = if let Some(bracketed) = host_port.strip_prefix('[') {
-        bracketed.split(']').next().unwrap_or_default()
-    } else {
-        host_port.split(':').next().unwrap_or_default()
-    };
-    if host.is_empty() || authority.contains('\\') {
-        return None;
-    }
-    Some(raw.to_owned())
 }
 
 /// Accepts a freedesktop theme icon name (`dialog-warning`), nothing that could be a path or URL.
@@ -316,103 +309,6 @@ pub fn safe_icon_name(raw: &str) -> Option<String> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     ok.then(|| name.to_owned())
-}
-
-/// Collapses every run of whitespace (newlines included) into one space, drops control characters,
-/// trims, and cuts to `max_chars` (ellipsis included). Reads only as much input as it needs.
-pub fn single_line(text: &str, max_chars: usize) -> String {
-    let mut out = String::new();
-    let mut count = 0usize;
-    let mut pending_space = false;
-    let mut cut = false;
-    for c in text.chars() {
-        if c.is_whitespace() {
-            pending_space = count > 0;
-            continue;
-        }
-        if c.is_control() {
-            continue;
-        }
-        let needed = usize::from(pending_space) + 1;
-        if count + needed > max_chars {
-            cut = true;
-            break;
-        }
-        if pending_space {
-            out.push(' ');
-            count += 1;
-            pending_space = false;
-        }
-        out.push(c);
-        count += 1;
-    }
-    if cut {
-        ellipsize(&mut out, count, max_chars);
-    }
-    out
-}
-
-/// Like [`single_line`] but keeps line breaks (at most two in a row), for message bodies that were
-/// written with them.
-pub fn text_block(text: &str, max_chars: usize) -> String {
-    let mut out = String::new();
-    let mut count = 0usize;
-    let mut spaces = 0usize;
-    let mut newlines = 0usize;
-    let mut cut = false;
-    for c in text.chars() {
-        if c == '\n' {
-            newlines += 1;
-            continue;
-        }
-        if c.is_whitespace() {
-            spaces += 1;
-            continue;
-        }
-        if c.is_control() {
-            continue;
-        }
-        let separator = if count == 0 {
-            ""
-        } else if newlines >= 2 {
-            "\n\n"
-        } else if newlines == 1 {
-            "\n"
-        } else if spaces > 0 {
-            " "
-        } else {
-            ""
-        };
-        if count + separator.len() + 1 > max_chars {
-            cut = true;
-            break;
-        }
-        out.push_str(separator);
-        count += separator.len();
-        out.push(c);
-        count += 1;
-        spaces = 0;
-        newlines = 0;
-    }
-    if cut {
-        ellipsize(&mut out, count, max_chars);
-    }
-    out
-}
-
-/// Makes room for '…' within `max_chars` (out holds `count` chars) and appends it.
-fn ellipsize(out: &mut String, mut count: usize, max_chars: usize) {
-    if max_chars == 0 {
-        out.clear();
-        return;
-    }
-    while count + 1 > max_chars {
-        out.pop();
-        count -= 1;
-    }
-    let trimmed = out.trim_end().len();
-    out.truncate(trimmed);
-    out.push('…');
 }
 
 #[cfg(test)]
@@ -470,7 +366,11 @@ mod tests {
         let m = map(r#"{"body":"b","click":"http://x.example","priority":5,"tags":"a, b"}"#);
         assert_eq!(m.title, "Builds · build");
         assert_eq!(m.body, "b");
-        assert_eq!(m.link.as_deref(), Some("http://x.example"));
+        assert_eq!(
+            m.link.as_deref(),
+            Some("http://x.example/"),
+            "normalized by the judge"
+        );
         assert_eq!(m.priority, Priority::Urgent);
         assert_eq!(m.tags, vec!["a", "b"]);
     }
@@ -538,13 +438,21 @@ mod tests {
     }
 
     #[test]
-    fn cut_prefers_a_clean_end() {
-        assert_eq!(single_line("hello world again", 12), "hello world…");
-        assert_eq!(single_line("abc", 3), "abc");
-        assert_eq!(single_line("abcd", 3), "ab…");
-        assert_eq!(single_line("abcd", 0), "");
-        assert_eq!(single_line("  \n ", 10), "");
-        assert_eq!(text_block("a\r\nb\n\n\n\nc   d", 100), "a\nb\n\nc d");
+    fn bidi_overrides_and_escapes_never_reach_the_notification() {
+        // U+202E would make "Payment of 100\u{202E}00.0$" read with the digits reversed; ESC
+        // sequences and CR/LF would break the title line.
+        let m = map(
+            "{\"title\":\"Invoice_\\u202Egpj.exe\\r\\nfrom\\u001b[31m CEO\",\
+             \"message\":\"line one\\u2066\\nline\\u200F two\\u2069\"}",
+        );
+        assert_eq!(m.title, "Invoice_gpj.exe from [31m CEO");
+        assert_eq!(m.body, "line one\nline two");
+        let plain = map("deploy \u{202E}1.2.3\u{202C} done\u{2067}");
+        assert_eq!(plain.body, "deploy 1.2.3 done");
+        let mut named = input("x");
+        named.subscription_name = "Bu\u{202E}ilds".into();
+        let m = map_event(&named, Templates::default(), Limits::default());
+        assert_eq!(m.title, "Builds · build");
     }
 
     #[test]
@@ -556,34 +464,37 @@ mod tests {
 
     #[test]
     fn only_http_urls_become_links() {
-        for good in [
-            "https://example.com",
-            "http://example.com/a?b=c#d",
-            "HTTPS://EXAMPLE.COM",
-            "https://user@example.com:8443/x",
-            "http://[::1]:80/",
-        ] {
-            assert_eq!(safe_http_url(good).as_deref(), Some(good), "{good}");
-        }
-        for bad in [
-            "javascript:alert(1)",
-            "JavaScript://example.com/%0aalert(1)",
-            "file:///etc/passwd",
-            "data:text/html,<script>x</script>",
-            "/relative/path",
-            "example.com",
-            "//example.com",
-            " https://example.com",
-            "https://example.com\n",
-            "https://exa mple.com",
-            "ht\ttps://example.com",
-            "https://",
-            "https:///path",
-            "https://\\evil.com",
-            "ftp://example.com",
-            "",
-        ] {
-            assert_eq!(safe_http_url(bad), None, "{bad:?}");
+        // The judge itself is tested in `untrusted`; here: which fields are asked, in which order.
+        let cases: &[(&str, Option<&str>)] = &[
+            (
+                r#"{"url":"https://example.com"}"#,
+                Some("https://example.com/"),
+            ),
+            (
+                r#"{"click":"HTTPS://EXAMPLE.COM/a?b=c#d"}"#,
+                Some("https://example.com/a?b=c#d"),
+            ),
+            (r#"{"link":"http://[::1]:80/"}"#, Some("http://[::1]/")),
+            (
+                r#"{"url":"file:///x","click":"https://ok.example/"}"#,
+                Some("https://ok.example/"),
+            ),
+            (
+                r#"{"url":"https://a.example/","link":"https://b.example/"}"#,
+                Some("https://a.example/"),
+            ),
+            ("https://ci.example/42\n", Some("https://ci.example/42")),
+            (r#"{"url":"https://user@example.com:8443/x"}"#, None),
+            (r#"{"url":" https://example.com"}"#, None),
+            (r#"{"url":"https://exa\nmple.com"}"#, None),
+            (r#"{"url":"data:text/html,<script>x</script>"}"#, None),
+            (r#"{"title":"https://in.a.title/"}"#, None),
+            ("see https://example.com", None),
+            ("/relative/path", None),
+        ];
+        for (data, link) in cases {
+            assert_eq!(map(data).link.as_deref(), *link, "{data}");
+            assert_eq!(event_link(data).as_deref(), *link, "{data}");
         }
         assert_eq!(map(r#"{"url":"javascript:alert(1)"}"#).link, None);
         assert_eq!(map(r#"{"click":"file:///etc/passwd"}"#).link, None);

@@ -26,10 +26,11 @@ use std::collections::{BTreeMap, HashMap};
 use crate::SubscriptionId;
 
 use super::NotifyInput;
-use super::payload::{Mapped, Templates, Urgency, map_event, single_line};
+use super::payload::{Mapped, Templates, Urgency, map_event};
 use super::prefs::{NotificationPrefs, SubscriptionNotifyPrefs};
 use super::schedule::{DoNotDisturb, Now};
 use super::throttle::Throttle;
+use crate::untrusted::one_line;
 
 /// What to do, produced by [`NotificationPolicy::decide`] and [`NotificationPolicy::tick`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -384,7 +385,7 @@ fn throttle_summary(id: &SubscriptionId, state: &SubscriptionState) -> SummaryNo
     SummaryNotice {
         slot: SummarySlot::Throttle(id.clone()),
         count: state.held,
-        title: single_line(&format!("{} more from {}", state.held, state.name), 100),
+        title: one_line(&format!("{} more from {}", state.held, state.name), 100),
         body: format!("Latest: {}", state.latest_title),
         urgency: Urgency::Normal,
     }
@@ -839,7 +840,7 @@ mod tests {
             [Decision::Show(n)] => {
                 assert_eq!(n.mapped.title, "api: red");
                 assert_eq!(n.mapped.body, "by");
-                assert_eq!(n.mapped.link.as_deref(), Some("https://x.io"));
+                assert_eq!(n.mapped.link.as_deref(), Some("https://x.io/"));
             }
             other => panic!("{other:?}"),
         }
