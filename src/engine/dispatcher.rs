@@ -84,6 +84,7 @@ impl Dispatcher {
         runtime: tokio::runtime::Handle,
     ) {
         self.history.set_retention(self.settings.retention.clone());
+        self.keep_saved_resume_rows();
         let mut pending: Vec<ReceivedEvent> = Vec::new();
         let mut last_flush = Instant::now();
         loop {
@@ -200,6 +201,7 @@ impl Dispatcher {
                 self.resume.update(&event.subscription, |state| {
                     state.last_event_id = Some(id.clone())
                 });
+                self.keep_resume_row(&event.subscription, Some(id));
             }
         }
         events.clear();
@@ -210,6 +212,7 @@ impl Dispatcher {
             ToWriter::Report(report) => self.handle_report(&report.subscription, report.body),
             ToWriter::ForgetResume(subscription) => {
                 self.resume.remove(&subscription);
+                self.keep_resume_row(&subscription, None);
                 // Durably now: a crash must not bring the old URL's resume point back.
                 self.flush_resume();
             }
@@ -255,6 +258,8 @@ impl Dispatcher {
                         server_retry_ms: state.server_retry_ms,
                     })
                     .unwrap_or_default();
+                // The source may have changed, and with it the row the resume point names.
+                self.keep_resume_row(&subscription, start.last_event_id.as_deref());
                 // The asking task may have been cancelled meanwhile; nobody to tell then.
                 let _ = reply.send(start);
             }
@@ -297,6 +302,31 @@ impl Dispatcher {
                 }
                 self.sink.state_changed(subscription, &state);
             }
+        }
+    }
+
+    /// Tells history which rows the saved resume points refer to, before any batch can run
+    /// retention: each subscription's source comes from the URL its resume point was saved for
+    /// (none for a build that did not record URLs, as its rows have none either).
+    fn keep_saved_resume_rows(&mut self) {
+        let saved: Vec<(SubscriptionId, Option<String>, Option<String>)> = self
+            .resume
+            .iter()
+            .map(|(id, state)| (id.clone(), state.url.clone(), state.last_event_id.clone()))
+            .collect();
+        for (subscription, url, last_event_id) in saved {
+            if let Some(url) = url {
+                self.history.set_source(&subscription, &url);
+            }
+            self.keep_resume_row(&subscription, last_event_id.as_deref());
+        }
+    }
+
+    /// Keeps the row of `subscription`'s resume point out of retention's reach. A failed lookup
+    /// only exposes that row to retention: logged, not fatal.
+    fn keep_resume_row(&mut self, subscription: &SubscriptionId, event_id: Option<&str>) {
+        if let Err(error) = self.history.set_resume_point(subscription, event_id) {
+            tracing::warn!(%subscription, %error, "could not find the resume point's history row; retention may remove it");
         }
     }
 
