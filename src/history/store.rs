@@ -55,19 +55,26 @@ pub fn source_of(url: &str) -> i64 {
 
 impl HistoryStore {
     /// Opens (creating if needed) the database at `path`, with its parent directories, and brings
-    /// its schema up to date.
+    /// its schema up to date. What it creates is private to the owner (see [`crate::paths`]).
     ///
     /// A file that is not a SQLite database gives [`Error::Corrupt`]; one written by a newer build
     /// gives [`Error::HistoryTooNew`]. Use [`HistoryStore::open_or_set_aside`] to recover from the
     /// first automatically.
     pub fn open(path: &Path) -> Result<Self> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+            crate::paths::create_private_dir(parent).map_err(|source| Error::Io {
                 action: "creating",
                 path: parent.to_path_buf(),
                 source,
             })?;
         }
+        // Before SQLite opens it: SQLite would create it with the umask's permissions (0644),
+        // and gives the `-wal` and `-shm` files the database file's.
+        crate::paths::create_private_file(path).map_err(|source| Error::Io {
+            action: "creating",
+            path: path.to_path_buf(),
+            source,
+        })?;
         let classify = |e| classify_open_error(path, e);
         let mut conn = Connection::open(path).map_err(classify)?;
         schema::configure(&conn).map_err(classify)?;
