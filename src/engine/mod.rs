@@ -239,6 +239,9 @@ impl Engine {
             settings: options.dispatcher.clone(),
             // A previous run may have stopped before indexing everything it stored.
             search_index_behind: true,
+            shutdown: cancel.clone(),
+            held_back: Vec::new(),
+            storage_failing: false,
         };
         let runtime = net.clone();
         let (finished, writer) = oneshot::channel();

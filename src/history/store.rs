@@ -441,6 +441,18 @@ impl HistoryStore {
     }
 }
 
+/// A database or disk that is full, for tests of what fails then: SQLite's real
+/// `SQLITE_FULL` once this handle's database would grow past `extra_pages` more pages (per
+/// connection: another handle on the file is not limited).
+#[cfg(test)]
+impl HistoryStore {
+    pub(crate) fn limit_pages(&self, extra_pages: i64) -> rusqlite::Result<()> {
+        let pages: i64 = self.conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+        let sql = format!("PRAGMA max_page_count = {}", pages + extra_pages);
+        self.conn.query_row(&sql, [], |_| Ok(()))
+    }
+}
+
 /// What a `DELETE ... RETURNING` of [`remove_rows`] and [`remove_keys`] hands back, in the order
 /// [`Removed::record`] reads it.
 fn returning() -> String {
