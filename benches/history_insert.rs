@@ -11,6 +11,10 @@
 //! - `uuid-ids`: `lagging` with random UUID-like event ids (scattered dedupe-index writes).
 //! - `at-cap`: `lagging` with a row cap of half the events, so the second half deletes as much as
 //!   it inserts (retention in steady state).
+//! - `at-budget`: the same with a byte budget of half the bytes instead of the row cap, and the
+//!   first row of each subscription kept as its resume point (the budget walks around it).
+//! - `big-events`: 1 MiB events (`HISTORY_BENCH_BIG_EVENTS`, default 400) in batches of 8 under a
+//!   64 MiB budget: the insert rate and how large the file gets.
 //!
 //! Arguments: names of designs to run (default: all; `lagging catch-up` also times indexing the
 //! rows `lagging` wrote, and `lagging catch-up queries` then times paging and search on them).
@@ -71,10 +75,116 @@ fn main() {
         store.set_retention(Retention {
             max_rows: Some(total as u64 / 2),
             max_age: None,
+            max_bytes: None,
         });
         bench("at-cap", &mut store, total, Ids::Sequential, false);
         println!("  rows kept: {}", store.total_count(None).expect("count"));
     }
+    if run("at-budget") {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut store = open(&dir);
+        // The first events of each subscription are the oldest rows: kept as resume points.
+        let mut rng = 0;
+        let firsts: Vec<ReceivedEvent> = (0..SUBSCRIPTIONS.len())
+            .map(|i| event(i, Ids::Sequential, &mut rng))
+            .collect();
+        let budget: u64 = (0..total)
+            .map(|i| {
+                let e = event(i, Ids::Sequential, &mut rng);
+                (e.data.len() + e.event_type.len() + e.id.map_or(0, |id| id.len())) as u64
+            })
+            .sum::<u64>()
+            / 2;
+        store.set_retention(Retention {
+            max_rows: None,
+            max_bytes: Some(budget),
+            max_age: None,
+        });
+        store.insert_batch(&firsts).expect("insert");
+        for e in &firsts {
+            store
+                .set_resume_point(&e.subscription, e.id.as_deref())
+                .expect("resume point");
+        }
+        bench_from(
+            "at-budget",
+            &mut store,
+            SUBSCRIPTIONS.len(),
+            total,
+            Ids::Sequential,
+        );
+        println!(
+            "  budget {budget} B; kept {} B in {} rows",
+            store.stored_bytes(None).expect("bytes"),
+            store.total_count(None).expect("count")
+        );
+    }
+    if run("big-events") {
+        big_events();
+    }
+}
+
+/// 1 MiB events under a 64 MiB budget: the issue's "3,000 events of 1 MiB filled 3 GB" case.
+fn big_events() {
+    let count: usize = std::env::var("HISTORY_BENCH_BIG_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400);
+    let budget: u64 = 64 * 1024 * 1024;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut store = open(&dir);
+    store.set_retention(Retention {
+        max_bytes: Some(budget),
+        ..Retention::default()
+    });
+    let body: String = (0..)
+        .map(|i: u32| format!("word{} ", i.wrapping_mul(2_654_435_761) % 20_000))
+        .take_while({
+            let mut len = 0;
+            move |w| {
+                len += w.len();
+                len <= 1024 * 1024
+            }
+        })
+        .collect();
+    let (mut elapsed, mut peak) = (Duration::ZERO, 0);
+    for first in (0..count).step_by(8) {
+        let batch: Vec<ReceivedEvent> = (first..count.min(first + 8))
+            .map(|i| ReceivedEvent {
+                subscription: SubscriptionId::new("big"),
+                id: Some(i.to_string()),
+                last_event_id: i.to_string().into(),
+                event_type: "blob".into(),
+                data: body.clone(),
+                received_at: i as i64,
+            })
+            .collect();
+        let start = Instant::now();
+        store.insert_batch(&batch).expect("insert");
+        elapsed += start.elapsed();
+        peak = peak.max(std::fs::metadata(store.path()).map_or(0, |m| m.len()));
+    }
+    let secs = elapsed.as_secs_f64();
+    let mut wal = store.path().as_os_str().to_owned();
+    wal.push("-wal");
+    let wal_size = std::fs::metadata(&wal).map_or(0, |m| m.len());
+    println!(
+        "big-events: {count} events of {} B in {secs:.2} s = {:.0} events/s, {:.0} MB/s; \
+         budget {budget} B, stored {} B; file peaked at {:.0} MB, WAL {:.0} MB",
+        body.len(),
+        count as f64 / secs,
+        (count * body.len()) as f64 / secs / 1e6,
+        store.stored_bytes(None).expect("bytes"),
+        peak as f64 / 1e6,
+        wal_size as f64 / 1e6,
+    );
+    let path = store.path().to_path_buf();
+    drop(store);
+    let closed = std::fs::metadata(&path).map_or(0, |m| m.len());
+    println!(
+        "  once closed (WAL folded in): {:.0} MB",
+        closed as f64 / 1e6
+    );
 }
 
 /// Times bringing the search index up to date in steps of 10,000 rows, as an idle owner would.
@@ -100,10 +210,26 @@ fn open(dir: &tempfile::TempDir) -> HistoryStore {
 }
 
 fn bench(name: &str, store: &mut HistoryStore, total: usize, ids: Ids, index_inline: bool) {
+    bench_events(name, store, 0, total, ids, index_inline);
+}
+
+/// [`bench`] of events `first..total` (the earlier ones are already stored).
+fn bench_from(name: &str, store: &mut HistoryStore, first: usize, total: usize, ids: Ids) {
+    bench_events(name, store, first, total, ids, false);
+}
+
+fn bench_events(
+    name: &str,
+    store: &mut HistoryStore,
+    first: usize,
+    total: usize,
+    ids: Ids,
+    index_inline: bool,
+) {
     let mut rng = 0x9E37_79B9_7F4A_7C15_u64;
     let (mut elapsed, mut cpu) = (Duration::ZERO, Duration::ZERO);
     let (mut data_bytes, mut row_bytes, mut inserted) = (0usize, 0usize, 0usize);
-    let mut n = 0;
+    let mut n = first;
     while n < total {
         let batch: Vec<ReceivedEvent> = (n..total.min(n + BATCH))
             .map(|i| event(i, ids, &mut rng))
@@ -126,6 +252,7 @@ fn bench(name: &str, store: &mut HistoryStore, total: usize, ids: Ids, index_inl
         cpu += thread_cpu() - cpu_start;
         inserted += outcomes.iter().filter(|o| o.key().is_some()).count();
     }
+    let total = total - first;
     assert_eq!(inserted, total, "every generated event is distinct");
     let secs = elapsed.as_secs_f64();
     let size = std::fs::metadata(store.path()).map_or(0, |m| m.len());

@@ -25,8 +25,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// included — the temp file is removed, the old file is untouched, and the error is an
 /// [`Error::Io`] naming the step, which [`Error::is_retryable`] calls retryable.
 ///
-/// A new file is private to its owner on Unix (mode 0600: the config may hold request headers);
-/// an existing file keeps its permissions. If `path` is a symlink (a dotfiles repository), the
+/// A new file is private to its owner on Unix (mode 0600: the config may hold request headers),
+/// and so are the directories created for it (0700); an existing file keeps its permissions. If `path` is a symlink (a dotfiles repository), the
 /// file it points to is replaced and the link is kept.
 pub fn write_atomic_with(
     path: &Path,
@@ -50,7 +50,7 @@ pub fn write_atomic_with(
         }
     };
     let dir = parent_dir(path);
-    fs::create_dir_all(dir).map_err(io_err("creating directory", dir))?;
+    crate::paths::create_private_dir(dir).map_err(io_err("creating directory", dir))?;
 
     let (mut file, temp) = create_temp(path).map_err(io_err("creating a temp file for", path))?;
     let guard = RemoveOnDrop(Some(temp.clone()));

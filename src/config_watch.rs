@@ -252,8 +252,9 @@ fn watch(path: &Path, wake: mpsc::Sender<Msg>) -> ::notify::Result<RecommendedWa
             Some(dir) if !dir.as_os_str().is_empty() => dir,
             _ => Path::new("."),
         };
-        // The config directory may not exist before the first save; it is ours to create.
-        let _ = std::fs::create_dir_all(dir);
+        // The config directory may not exist before the first save; it is ours to create
+        // (private, like the files it will hold).
+        let _ = crate::paths::create_private_dir(dir);
         watcher.watch(dir, RecursiveMode::NonRecursive)?;
     }
     Ok(watcher)

@@ -4,7 +4,7 @@
 // Helpers outside `#[test]` functions panic on purpose too: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
-use sse_tray::config::{self, Config, IdleTimeout, ResumeMode, SubscriptionConfig};
+use sse_tray::config::{self, Config, HistoryLimits, IdleTimeout, ResumeMode, SubscriptionConfig};
 use sse_tray::notify::{NotificationPrefs, Priority, SubscriptionNotifyPrefs};
 use sse_tray::paths::AppPaths;
 use sse_tray::resume_state::{ResumeStore, SubscriptionResume};
@@ -164,6 +164,48 @@ fn notification_prefs_round_trip_and_defaults_stay_out_of_the_file() {
     );
     assert_eq!(loaded.notifications.min_priority, Priority::High);
     assert!(!loaded.notifications.enabled);
+}
+
+#[test]
+fn history_limits_load_save_and_refuse_a_bad_value_naming_the_key() {
+    let (_tmp, paths) = paths();
+    let mut config =
+        config::parse_str("[[subscription]]\nid = \"a\"\nurl = \"https://x/\"\n").unwrap();
+    assert_eq!(config.history, HistoryLimits::default());
+    assert_eq!(
+        config.history.retention().max_bytes,
+        Some(1024 * 1024 * 1024),
+        "1 GiB by default"
+    );
+    config::save(&paths, &config).unwrap();
+    let text = fs::read_to_string(paths.config_file()).unwrap();
+    assert!(!text.contains("[history]"), "defaults stay out: {text}");
+
+    config.history.max_bytes = Some(64 * 1024 * 1024);
+    config.history.max_age_days = None;
+    config::save(&paths, &config).unwrap();
+    let text = fs::read_to_string(paths.config_file()).unwrap();
+    assert!(
+        text.contains("[history]") && text.contains("max_age_days = \"unlimited\""),
+        "{text}"
+    );
+    assert_eq!(config::load(&paths).unwrap().config, config);
+
+    // A value that would delete nearly all history is refused; the file stays as written.
+    let bad = text.replace("max_bytes = 67108864", "max_bytes = 4096");
+    fs::write(paths.config_file(), &bad).unwrap();
+    match config::load(&paths) {
+        Err(Error::ConfigInvalid { key, reason }) => {
+            assert_eq!(key, "history.max_bytes");
+            assert!(reason.contains("got 4096"), "{reason}");
+        }
+        other => panic!("expected ConfigInvalid, got {other:?}"),
+    }
+    assert_eq!(fs::read_to_string(paths.config_file()).unwrap(), bad);
+    match config::parse_str("[history]\nmax_rows = 5\n") {
+        Err(Error::ConfigInvalid { key, .. }) => assert_eq!(key, "history.max_rows"),
+        other => panic!("expected ConfigInvalid, got {other:?}"),
+    }
 }
 
 #[test]

@@ -46,6 +46,18 @@ fn search(store: &HistoryStore, text: &str) -> Vec<StoredEvent> {
     store.page(&q).expect("search").events
 }
 
+/// Bytes counted by SQL directly (UTF-8 bytes of data, type and id), to check the counter.
+fn raw_bytes(dir: &TempDir) -> u64 {
+    let conn = rusqlite::Connection::open(db(dir)).expect("raw connection");
+    conn.query_row(
+        "SELECT COALESCE(SUM(length(CAST(data AS BLOB)) + length(CAST(event_type AS BLOB))
+                + COALESCE(length(CAST(event_id AS BLOB)), 0)), 0) FROM events",
+        [],
+        |r| r.get(0),
+    )
+    .expect("raw bytes")
+}
+
 /// Rows counted by SQL directly, to check the maintained counters.
 fn raw_counts(dir: &TempDir) -> (i64, i64) {
     let conn = rusqlite::Connection::open(db(dir)).expect("raw connection");
@@ -558,6 +570,7 @@ fn retention_by_rows_converges_incrementally() {
     let policy = Retention {
         max_rows: Some(100),
         max_age: None,
+        max_bytes: None,
     };
     let mut steps = Vec::new();
     loop {
@@ -583,6 +596,7 @@ fn retention_by_rows_converges_incrementally() {
     store.set_retention(Retention {
         max_rows: Some(20),
         max_age: None,
+        max_bytes: None,
     });
     let more: Vec<ReceivedEvent> = (0..10)
         .map(|i| ev("b", None, "t", "new", 2000 + i))
@@ -610,6 +624,7 @@ fn retention_by_age_converges_incrementally() {
     store.insert_batch(&batch).unwrap();
     let policy = Retention {
         max_rows: None,
+        max_bytes: None,
         max_age: Some(Duration::from_secs(3600)),
     };
     let now = 600 * minute;
@@ -666,7 +681,7 @@ fn reopening_is_idempotent_and_keeps_data() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
@@ -837,6 +852,8 @@ fn duplicates_are_per_url_and_older_rows_are_adopted_by_the_current_one() {
         .unwrap();
     }
     let mut store = open(&dir);
+    // The byte counter (v3) is filled from the rows already stored: "old server", "t", "1".
+    assert_eq!(store.stored_bytes(None).unwrap(), 10 + 1 + 1);
     store.set_source(&sub, "https://old.example.com/events");
     assert_eq!(store.adopt_legacy_rows(&sub).unwrap(), 1);
     // The old server replays id 1: a duplicate.
@@ -870,4 +887,194 @@ fn duplicates_are_per_url_and_older_rows_are_adopted_by_the_current_one() {
         [InsertOutcome::Duplicate]
     );
     assert_eq!(store.unread_count(None).unwrap(), 2);
+}
+
+/// `n` bytes of text made of words, so the search index has something to hold (a run of one
+/// letter would be a single token).
+fn text_of(n: usize, seed: usize) -> String {
+    let mut text = String::with_capacity(n + 16);
+    let mut i = seed;
+    while text.len() < n {
+        text.push_str(&format!("w{} ", i % 5000));
+        i = i.wrapping_mul(31).wrapping_add(7);
+    }
+    text.truncate(n);
+    text
+}
+
+/// The database file and its WAL, in bytes.
+fn disk_use(dir: &TempDir) -> u64 {
+    let size = |suffix: &str| {
+        let mut path = db(dir).into_os_string();
+        path.push(suffix);
+        std::fs::metadata(path).map_or(0, |m| m.len())
+    };
+    size("") + size("-wal")
+}
+
+#[test]
+fn byte_budget_keeps_the_store_near_it_oldest_first() {
+    let dir = TempDir::new().unwrap();
+    let mut store = open(&dir);
+    let budget: u64 = 4 * 1024 * 1024;
+    store.set_retention(Retention {
+        max_rows: None,
+        max_bytes: Some(budget),
+        max_age: None,
+    });
+    // 160 events of 128 KiB (20 MiB, five times the budget), in batches of 8 as the writer sends.
+    let size = 128 * 1024;
+    let mut peak_file = 0;
+    for batch in 0..20 {
+        let events: Vec<ReceivedEvent> = (0..8)
+            .map(|i| {
+                let n = batch * 8 + i;
+                ev("a", Some(&n.to_string()), "t", &text_of(size, n), n as i64)
+            })
+            .collect();
+        store.insert_batch(&events).unwrap();
+        store.sync_search_index(usize::MAX).unwrap();
+        let stored = store.stored_bytes(None).unwrap();
+        assert!(
+            stored <= budget,
+            "batch {batch}: {stored} bytes over {budget}"
+        );
+        peak_file = peak_file.max(std::fs::metadata(db(&dir)).unwrap().len());
+    }
+    assert_eq!(store.stored_bytes(None).unwrap(), raw_bytes(&dir));
+    // Every event is 128 KiB + type + id: 31 of them fit in 4 MiB, the newest.
+    assert_eq!(store.total_count(None).unwrap(), 31);
+    assert!(store.find(&sub("a"), "128").unwrap().is_none());
+    assert!(store.find(&sub("a"), "129").unwrap().is_some());
+    assert!(store.find(&sub("a"), "159").unwrap().is_some());
+    // Deleted rows leave the search index too.
+    assert!(search(&store, "w0").iter().all(|e| e.key.0 > 129));
+    drop(store);
+    // The file holds the budget plus SQLite's overhead (keys, indexes, the search index of these
+    // words, the pages one batch frees and the next reuses), not the 20 MiB received. The WAL
+    // beside it is bounded by the checkpointer, not by the budget; closing folds it in.
+    let closed = disk_use(&dir);
+    assert!(
+        peak_file < 2 * budget,
+        "the file reached {peak_file} bytes for a {budget}-byte budget"
+    );
+    assert!(closed < 2 * budget, "{closed} bytes after closing");
+    eprintln!("budget {budget} B: the file peaked at {peak_file} B, {closed} B once closed");
+}
+
+#[test]
+fn the_resume_row_is_never_evicted_even_when_oldest() {
+    let dir = TempDir::new().unwrap();
+    let mut store = open(&dir);
+    let now = 1_000 * 3_600_000; // 1000 h after the first rows
+    store
+        .insert_batch(&[
+            ev("a", Some("resume"), "t", &"r".repeat(1024), 0),
+            ev("b", Some("b-old"), "t", "b", 0),
+        ])
+        .unwrap();
+    store.set_resume_point(&sub("a"), Some("resume")).unwrap();
+    // A resume point naming a row that is not stored keeps nothing back.
+    store.set_resume_point(&sub("b"), Some("missing")).unwrap();
+    store.set_retention(Retention {
+        max_rows: Some(10),
+        max_bytes: Some(2048),
+        max_age: Some(Duration::from_secs(3600)),
+    });
+    let newer: Vec<ReceivedEvent> = (0..100)
+        .map(|i| ev("a", Some(&format!("n{i}")), "t", "x", now + i))
+        .collect();
+    store.insert_batch(&newer).unwrap();
+    // The oldest row and far too old: kept. The other old row went.
+    assert_eq!(
+        store.find(&sub("a"), "resume").unwrap().unwrap().data.len(),
+        1024
+    );
+    assert!(store.find(&sub("b"), "b-old").unwrap().is_none());
+    // The row cap counts it: nine newer rows stay beside it.
+    assert_eq!(store.total_count(None).unwrap(), 10);
+    assert!(store.find(&sub("a"), "n99").unwrap().is_some());
+    assert!(store.find(&sub("a"), "n90").unwrap().is_none());
+
+    // A budget smaller than the resume row: every other row goes, the resume row stays.
+    let tight = Retention {
+        max_bytes: Some(1000),
+        ..store.retention().clone()
+    };
+    store.apply_retention(&tight, now + 100, 100).unwrap();
+    assert_eq!(store.total_count(None).unwrap(), 1);
+    assert!(store.find(&sub("a"), "resume").unwrap().is_some());
+
+    // Once the resume point moves on, the old row goes with the next step.
+    store
+        .insert_batch(&[ev("a", Some("next"), "t", "z", now + 200)])
+        .unwrap();
+    store.set_resume_point(&sub("a"), Some("next")).unwrap();
+    let policy = store.retention().clone();
+    store.apply_retention(&policy, now + 200, 100).unwrap();
+    assert!(store.find(&sub("a"), "resume").unwrap().is_none());
+    assert!(store.find(&sub("a"), "next").unwrap().is_some());
+    assert_eq!(store.stored_bytes(None).unwrap(), raw_bytes(&dir));
+}
+
+#[test]
+fn row_byte_and_age_limits_apply_together_whichever_binds() {
+    let dir = TempDir::new().unwrap();
+    let mut store = open(&dir);
+    let hour = 3_600_000;
+    let policy = Retention {
+        max_rows: Some(50),
+        max_bytes: Some(10_000),
+        max_age: Some(Duration::from_secs(3600)),
+    };
+    store.set_retention(policy.clone());
+    let small = |from: usize, n: usize, at: i64| -> Vec<ReceivedEvent> {
+        (from..from + n)
+            .map(|i| ev("a", Some(&format!("{i:04}")), "t", "0123456789", at))
+            .collect()
+    };
+    // 80 small rows (15 bytes each, 1,200 in all): the row cap binds.
+    store.insert_batch(&small(0, 80, 0)).unwrap();
+    assert_eq!(store.total_count(None).unwrap(), 50);
+    assert!(store.find(&sub("a"), "0030").unwrap().is_some());
+    // Three rows of 4,000 bytes: now the byte budget binds, taking small rows first.
+    let big: Vec<ReceivedEvent> = (0..3)
+        .map(|i| ev("a", Some(&format!("big{i}")), "t", &"y".repeat(4000), 0))
+        .collect();
+    store.insert_batch(&big).unwrap();
+    // 12,771 bytes: the 50 small rows go first, then the oldest big one.
+    assert_eq!(store.stored_bytes(None).unwrap(), 2 * 4005);
+    assert_eq!(store.total_count(None).unwrap(), 2);
+    assert!(store.find(&sub("a"), "big0").unwrap().is_none());
+    assert!(store.find(&sub("a"), "big1").unwrap().is_some());
+    // Two hours later every earlier row is too old.
+    store.insert_batch(&small(100, 1, 2 * hour)).unwrap();
+    assert_eq!(store.total_count(None).unwrap(), 1);
+    assert_eq!(store.stored_bytes(None).unwrap(), 15);
+    assert_eq!(store.stored_bytes(None).unwrap(), raw_bytes(&dir));
+    assert_eq!(raw_counts(&dir), (1, 1));
+}
+
+#[test]
+fn the_byte_counter_follows_every_change() {
+    let dir = TempDir::new().unwrap();
+    let mut store = open(&dir);
+    store
+        .insert_batch(&[
+            ev("a", Some("1"), "t", "héllo", 1), // 6 bytes of UTF-8 + 1 + 1
+            ev("a", Some("1"), "t", "duplicate", 1),
+            ev("a", None, "type", "x", 1),
+            ev("b", Some("22"), "t", "yy", 1),
+        ])
+        .unwrap();
+    assert_eq!(store.stored_bytes(None).unwrap(), 8 + 5 + 5);
+    assert_eq!(store.stored_bytes(Some(&sub("b"))).unwrap(), 5);
+    assert_eq!(store.stored_bytes(None).unwrap(), raw_bytes(&dir));
+    store.mark_all_read(None).unwrap();
+    assert_eq!(store.stored_bytes(None).unwrap(), 18);
+    store.clear(Some(&sub("a"))).unwrap();
+    assert_eq!(store.stored_bytes(None).unwrap(), 5);
+    assert_eq!(store.stored_bytes(None).unwrap(), raw_bytes(&dir));
+    store.clear(None).unwrap();
+    assert_eq!(store.stored_bytes(None).unwrap(), 0);
 }

@@ -151,6 +151,7 @@ pub async fn start(paths: AppPaths, options: LaunchOptions) -> Result<Started, S
         let stopped = crate::live::credential_missing(&mut diagnostics, &spec.id, reason);
         states.push((spec.id, stopped));
     }
+    let retention = config.history.retention();
     let state = Arc::new(AppState {
         subscriptions: Mutex::new(listed),
         live: Mutex::new(Live {
@@ -186,7 +187,7 @@ pub async fn start(paths: AppPaths, options: LaunchOptions) -> Result<Started, S
         Box::new(AppSink {
             state: state.clone(),
         }),
-        EngineOptions::default(),
+        EngineOptions::default().with_retention(retention),
     )?;
     *crate::state::lock(&state.engine) = Some(engine);
     watch_config(&state);

@@ -143,11 +143,37 @@ fn adhoc_subscription(args: &ListenArgs, url: &str) -> sse_tray::Result<Subscrip
     Ok(parsed.subscriptions.remove(0))
 }
 
+/// The `[history]` limits of `config.toml` for `listen <URL>`: the history file is shared with
+/// the configured subscriptions, so an ad-hoc run must not trim it to other limits. The file is
+/// only read here (a broken one is reported, not set aside); without a usable one, the defaults.
+fn history_limits(paths: &AppPaths) -> config::HistoryLimits {
+    let path = paths.config_file();
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Default::default(),
+        Err(e) => {
+            eprintln!(
+                "warning: cannot read {} ({e}); default history limits",
+                path.display()
+            );
+            return Default::default();
+        }
+    };
+    config::parse_str(&text).map_or_else(
+        |e| {
+            eprintln!("warning: {e}; default history limits");
+            Default::default()
+        },
+        |config| config.history,
+    )
+}
+
 fn listen(paths: &AppPaths, args: ListenArgs) -> sse_tray::Result<ExitCode> {
-    let (subscriptions, prefs) = match &args.url {
+    let (subscriptions, prefs, history_limits) = match &args.url {
         Some(url) => (
             vec![adhoc_subscription(&args, url)?],
             NotificationPrefs::default(),
+            history_limits(paths),
         ),
         None => {
             let loaded = config::load(paths)?;
@@ -174,7 +200,7 @@ fn listen(paths: &AppPaths, args: ListenArgs) -> sse_tray::Result<ExitCode> {
                 );
                 return Ok(ExitCode::from(2));
             }
-            (enabled, prefs)
+            (enabled, prefs, loaded.config.history)
         }
     };
     let (history, aside) = HistoryStore::open_or_set_aside(&paths.history_file())?;
@@ -217,7 +243,7 @@ fn listen(paths: &AppPaths, args: ListenArgs) -> sse_tray::Result<ExitCode> {
             history,
             resume,
             Box::new(sink),
-            EngineOptions::default(),
+            EngineOptions::default().with_retention(history_limits.retention()),
         )?;
         let outcome = tokio::select! {
             () = shutdown_signal() => ExitCode::SUCCESS,

@@ -40,6 +40,11 @@
 //! [notifications.quiet_hours]
 //! start = "22:00"
 //! end = "07:00"
+//!
+//! [history]                           # how much history is kept; see `HistoryLimits`
+//! max_bytes = 1073741824              # or "unlimited", like the other two
+//! max_events = 250000
+//! max_age_days = 180
 //! ```
 //!
 //! The `[notifications]` table and each `notify` table are
@@ -48,10 +53,12 @@
 //! (`subscription[1].notify.title_template: unknown placeholder …`).
 
 mod auth;
+mod history;
 mod raw;
 mod validate;
 
 pub use auth::{Auth, SecretLocation};
+pub use history::{HistoryLimits, MAX_HISTORY_AGE_DAYS, MIN_HISTORY_BYTES};
 
 use crate::atomic_file;
 use crate::notify::{NotificationPrefs, SubscriptionNotifyPrefs};
@@ -70,6 +77,8 @@ pub struct Config {
     pub subscriptions: Vec<SubscriptionConfig>,
     /// The `[notifications]` table (defaults when absent).
     pub notifications: NotificationPrefs,
+    /// The `[history]` table (defaults when absent).
+    pub history: HistoryLimits,
 }
 
 impl Config {
@@ -319,9 +328,11 @@ fn parse_document(text: &str) -> std::result::Result<Config, RawError> {
         }
         subscriptions.push(sub);
     }
+    let history = history::validate(raw.history).map_err(RawError::Invalid)?;
     Ok(Config {
         subscriptions,
         notifications: raw.notifications,
+        history,
     })
 }
 
@@ -375,6 +386,7 @@ pub fn to_toml_string(config: &Config) -> Result<String> {
             })
             .collect(),
         notifications: Some(&config.notifications).filter(|n| **n != NotificationPrefs::default()),
+        history: history::OutHistory::from_limits(&config.history),
     };
     let text = raw::to_string(&out)?;
     let reloaded = parse_str(&text)?;
@@ -393,6 +405,7 @@ pub fn to_toml_string(config: &Config) -> Result<String> {
                 (reloaded.notifications != expected.notifications)
                     .then(|| "notifications".to_owned())
             })
+            .or_else(|| (reloaded.history != expected.history).then(|| "history".to_owned()))
             .unwrap_or_else(|| "(document)".to_owned());
         return Err(Error::ConfigInvalid {
             key,

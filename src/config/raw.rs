@@ -18,6 +18,8 @@ pub(super) struct RawConfig {
     /// Already typed: every field has a default and serde checks the rest (templates, times,
     /// priorities), so there is nothing looser to parse first.
     pub notifications: NotificationPrefs,
+    /// The `[history]` table.
+    pub history: super::history::RawHistory,
 }
 
 /// One `[[subscription]]` table as written.
@@ -57,6 +59,9 @@ pub(super) struct OutConfig<'a> {
     /// `None` when it equals the defaults, to keep the file short.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notifications: Option<&'a NotificationPrefs>,
+    /// `None` when it equals the defaults, to keep the file short.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<super::history::OutHistory>,
 }
 
 /// One subscription as [`super::save`] writes it.

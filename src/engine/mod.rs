@@ -34,7 +34,7 @@ pub mod transport;
 
 use crate::config::SubscriptionConfig;
 use crate::event::SubscriptionId;
-use crate::history::{HistoryStore, Retention};
+use crate::history::HistoryStore;
 use crate::resume_state::ResumeStore;
 use crate::{Error, Result};
 use dispatcher::ToWriter;
@@ -100,12 +100,19 @@ impl Default for EngineOptions {
             wake_tick: Duration::from_secs(10),
             dispatcher: DispatcherSettings {
                 flush_interval: Duration::from_secs(1),
-                retention: Retention {
-                    max_rows: Some(250_000),
-                    max_age: Some(Duration::from_secs(180 * 24 * 3600)),
-                },
+                // 1 GiB, 250,000 events, 180 days: the defaults of config.toml's `[history]`.
+                retention: crate::config::HistoryLimits::default().retention(),
             },
         }
+    }
+}
+
+impl EngineOptions {
+    /// These options with another history retention (`config.toml`'s `[history]`, see
+    /// [`crate::config::HistoryLimits::retention`]).
+    pub fn with_retention(mut self, retention: crate::history::Retention) -> Self {
+        self.dispatcher.retention = retention;
+        self
     }
 }
 
@@ -248,6 +255,9 @@ impl Engine {
             settings: options.dispatcher.clone(),
             // A previous run may have stopped before indexing everything it stored.
             search_index_behind: true,
+            shutdown: cancel.clone(),
+            held_back: Vec::new(),
+            storage_failing: false,
         };
         let runtime = net.clone();
         let (finished, writer) = oneshot::channel();

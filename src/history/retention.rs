@@ -1,20 +1,31 @@
-//! How much history is kept. A policy caps the row count and/or the age; it is applied a bounded
-//! step at a time (after each insert, or by [`HistoryStore::apply_retention`]) so a store far over
-//! its cap converges over a few batches instead of stalling one insert on a huge delete, and no
-//! step scans the whole table.
+//! How much history is kept. A policy caps the row count, the bytes stored and/or the age; it is
+//! applied a bounded step at a time (after each insert, or by [`HistoryStore::apply_retention`])
+//! so a store far over its cap converges over a few batches instead of stalling one insert on a
+//! huge delete, and no step scans the whole table.
 //!
-//! Both limits delete from the oldest key. Rows are stored in arrival order, so `received_at`
-//! follows key order except around wall-clock jumps; age retention therefore looks at the oldest
-//! rows only, and after the clock was set back, rows behind a "future" oldest row wait until it
-//! ages out (the row cap still applies meanwhile).
+//! The byte cap exists because the row cap alone does not bound the disk: 250,000 rows of 1 MiB
+//! events are ~250 GB. It is checked against a running total kept with the per-subscription
+//! counters (see `counts`), so a step costs a lookup in a tiny table plus a read of the rows it
+//! removes. It counts what servers sent (data, id, type); the file is larger by SQLite's overhead
+//! (keys, indexes, the search index, free pages, the WAL).
+//!
+//! Every limit deletes from the oldest key, one walk serving all three: a row goes while the store
+//! is over the row or byte cap, or while it is older than the age limit. Rows are stored in
+//! arrival order, so `received_at` follows key order except around wall-clock jumps; age retention
+//! therefore stops at the first row young enough, and after the clock was set back, rows behind a
+//! "future" oldest row wait until it ages out (the row and byte caps still apply meanwhile).
+//!
+//! The rows resume points refer to (see [`HistoryStore::set_resume_point`]) are skipped by every
+//! limit, however old: they cost at most one row per subscription.
 //!
 //! A row removed here no longer takes part in deduplication: if a server replays an event older
 //! than the retention window, it is stored again.
 
 use super::HistoryStore;
-use super::store::remove_rows;
+use super::counts::ROW_BYTES_SQL;
+use super::store::remove_keys;
 use crate::Result;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -23,6 +34,10 @@ use std::time::Duration;
 pub struct Retention {
     /// Keep at most this many events (the oldest go first).
     pub max_rows: Option<u64>,
+    /// Keep at most this many bytes of event data, ids and types (the oldest go first); see
+    /// [`HistoryStore::stored_bytes`].
+    #[serde(default)]
+    pub max_bytes: Option<u64>,
     /// Delete events received longer ago than this.
     pub max_age: Option<Duration>,
 }
@@ -30,7 +45,7 @@ pub struct Retention {
 impl Retention {
     /// Whether this policy never deletes anything.
     pub fn is_unlimited(&self) -> bool {
-        self.max_rows.is_none() && self.max_age.is_none()
+        self.max_rows.is_none() && self.max_bytes.is_none() && self.max_age.is_none()
     }
 }
 
@@ -47,58 +62,70 @@ impl HistoryStore {
         if policy.is_unlimited() || max_delete == 0 {
             return Ok(0);
         }
+        let kept = self.kept_keys();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let deleted = apply_in(&tx, policy, now_ms, max_delete)?;
+        let deleted = apply_in(&tx, policy, now_ms, max_delete, &kept)?;
         tx.commit()?;
         Ok(deleted)
     }
 }
 
-/// One bounded retention step inside the caller's transaction.
+/// One bounded retention step inside the caller's transaction; never deletes the rows in `kept`.
 pub(super) fn apply_in(
     conn: &Connection,
     policy: &Retention,
     now_ms: i64,
     max_delete: usize,
+    kept: &[i64],
 ) -> rusqlite::Result<usize> {
-    let mut deleted = 0;
-    if let Some(max_rows) = policy.max_rows {
-        let total: i64 = conn
-            .prepare_cached("SELECT COALESCE(SUM(total), 0) FROM event_counts")?
-            .query_row([], |row| row.get(0))?;
-        let excess = u64::try_from(total).unwrap_or(0).saturating_sub(max_rows);
-        let step = usize::try_from(excess)
-            .unwrap_or(usize::MAX)
-            .min(max_delete);
-        if step > 0 {
-            deleted += remove_rows(
-                conn,
-                "DELETE FROM events WHERE key IN (SELECT key FROM events ORDER BY key LIMIT ?1)
-                 RETURNING key, subscription, event_type, read",
-                [i64::try_from(step).unwrap_or(i64::MAX)],
-            )?;
+    if policy.is_unlimited() || max_delete == 0 {
+        return Ok(0);
+    }
+    let (rows, bytes): (i64, i64) = conn
+        .prepare_cached(
+            "SELECT COALESCE(SUM(total), 0), COALESCE(SUM(bytes), 0) FROM event_counts",
+        )?
+        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    let over = |stored: i64, cap: Option<u64>| {
+        cap.map_or(0, |cap| {
+            u64::try_from(stored).unwrap_or(0).saturating_sub(cap)
+        })
+    };
+    let mut rows_over = over(rows, policy.max_rows);
+    let mut bytes_over = over(bytes, policy.max_bytes);
+    let cutoff = policy
+        .max_age
+        .map(|age| now_ms.saturating_sub(i64::try_from(age.as_millis()).unwrap_or(i64::MAX)));
+    if rows_over == 0 && bytes_over == 0 && cutoff.is_none() {
+        return Ok(0);
+    }
+    let mut doomed = Vec::new();
+    {
+        let sql =
+            format!("SELECT key, received_at, {ROW_BYTES_SQL} FROM events ORDER BY key LIMIT ?1");
+        let mut oldest = conn.prepare_cached(&sql)?;
+        let limit = i64::try_from(max_delete.saturating_add(kept.len())).unwrap_or(i64::MAX);
+        let mut candidates = oldest.query([limit])?;
+        while let Some(row) = candidates.next()? {
+            let key: i64 = row.get(0)?;
+            if kept.contains(&key) {
+                continue;
+            }
+            let received_at: i64 = row.get(1)?;
+            let too_old = cutoff.is_some_and(|cutoff| received_at < cutoff);
+            if rows_over == 0 && bytes_over == 0 && !too_old {
+                break;
+            }
+            doomed.push(key);
+            rows_over = rows_over.saturating_sub(1);
+            bytes_over =
+                bytes_over.saturating_sub(u64::try_from(row.get::<_, i64>(2)?).unwrap_or(0));
+            if doomed.len() == max_delete {
+                break;
+            }
         }
     }
-    let budget = max_delete - deleted;
-    if let (Some(max_age), true) = (policy.max_age, budget > 0) {
-        let age_ms = i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX);
-        let cutoff = now_ms.saturating_sub(age_ms);
-        // Cheap common case: the oldest row is young enough, so nothing is due.
-        let oldest: Option<i64> = conn
-            .prepare_cached("SELECT received_at FROM events ORDER BY key LIMIT 1")?
-            .query_row([], |row| row.get(0))
-            .optional()?;
-        if oldest.is_some_and(|oldest| oldest < cutoff) {
-            deleted += remove_rows(
-                conn,
-                "DELETE FROM events
-                 WHERE key IN (SELECT key FROM events ORDER BY key LIMIT ?1) AND received_at < ?2
-                 RETURNING key, subscription, event_type, read",
-                (i64::try_from(budget).unwrap_or(i64::MAX), cutoff),
-            )?;
-        }
-    }
-    Ok(deleted)
+    remove_keys(conn, &doomed)
 }

@@ -64,6 +64,18 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX events_dedupe;
     CREATE UNIQUE INDEX events_dedupe ON events(subscription, source, event_id);
     ",
+    // v3: bytes per counter, for the byte budget of retention (see `counts::ROW_BYTES_SQL`).
+    // Filled from the stored rows once, here; maintained with every change afterwards.
+    "
+    ALTER TABLE event_counts ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+    UPDATE event_counts SET bytes = sums.bytes
+    FROM (SELECT subscription, event_type,
+                 SUM(octet_length(data) + octet_length(event_type)
+                     + COALESCE(octet_length(event_id), 0)) AS bytes
+          FROM events GROUP BY subscription, event_type) AS sums
+    WHERE event_counts.subscription = sums.subscription
+      AND event_counts.event_type = sums.event_type;
+    ",
 ];
 
 /// The schema version this build writes.

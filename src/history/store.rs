@@ -4,7 +4,7 @@
 //! `retention`.
 
 use super::checkpoint::Checkpointer;
-use super::counts::CountDeltas;
+use super::counts::{self, CountDeltas};
 use super::retention::{self, Retention};
 use super::schema::{self, Migrated};
 use super::search_index;
@@ -33,6 +33,8 @@ pub struct HistoryStore {
     checkpointer: Option<Checkpointer>,
     /// The source (URL) each subscription's new events come from; 0 when never set.
     sources: HashMap<SubscriptionId, i64>,
+    /// The key of the row each subscription's resume point refers to: retention skips these.
+    resume_rows: HashMap<SubscriptionId, i64>,
 }
 
 /// The dedupe source of a subscription URL: 31 bits of a 64-bit FNV-1a hash (stable across
@@ -53,19 +55,26 @@ pub fn source_of(url: &str) -> i64 {
 
 impl HistoryStore {
     /// Opens (creating if needed) the database at `path`, with its parent directories, and brings
-    /// its schema up to date.
+    /// its schema up to date. What it creates is private to the owner (see [`crate::paths`]).
     ///
     /// A file that is not a SQLite database gives [`Error::Corrupt`]; one written by a newer build
     /// gives [`Error::HistoryTooNew`]. Use [`HistoryStore::open_or_set_aside`] to recover from the
     /// first automatically.
     pub fn open(path: &Path) -> Result<Self> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+            crate::paths::create_private_dir(parent).map_err(|source| Error::Io {
                 action: "creating",
                 path: parent.to_path_buf(),
                 source,
             })?;
         }
+        // Before SQLite opens it: SQLite would create it with the umask's permissions (0644),
+        // and gives the `-wal` and `-shm` files the database file's.
+        crate::paths::create_private_file(path).map_err(|source| Error::Io {
+            action: "creating",
+            path: path.to_path_buf(),
+            source,
+        })?;
         let classify = |e| classify_open_error(path, e);
         let mut conn = Connection::open(path).map_err(classify)?;
         schema::configure(&conn).map_err(classify)?;
@@ -85,6 +94,7 @@ impl HistoryStore {
             retention: Retention::default(),
             checkpointer: None,
             sources: HashMap::new(),
+            resume_rows: HashMap::new(),
         })
     }
 
@@ -148,6 +158,7 @@ impl HistoryStore {
             return Ok(Vec::new());
         }
         self.start_checkpointer();
+        let kept = self.kept_keys();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -186,7 +197,14 @@ impl HistoryStore {
                 } else {
                     outcomes.push(InsertOutcome::Inserted(EventKey(next_key)));
                     next_key += 1;
-                    deltas.add(event.subscription.as_str(), event.event_type.as_str(), 1, 1);
+                    let bytes = counts::row_bytes(&event.data, &event.event_type, id);
+                    deltas.add(
+                        event.subscription.as_str(),
+                        event.event_type.as_str(),
+                        1,
+                        1,
+                        bytes,
+                    );
                 }
             }
         }
@@ -198,7 +216,7 @@ impl HistoryStore {
                 .max()
                 .unwrap_or_default();
             let step = events.len().saturating_mul(2).max(MIN_RETENTION_STEP);
-            retention::apply_in(&tx, &self.retention, now_ms, step)?;
+            retention::apply_in(&tx, &self.retention, now_ms, step, &kept)?;
         }
         tx.commit()?;
         self.after_batch_commit();
@@ -273,7 +291,7 @@ impl HistoryStore {
                     })
                     .optional()?;
                 if let Some((subscription, event_type)) = pair {
-                    deltas.add(subscription, event_type, 0, -1);
+                    deltas.add(subscription, event_type, 0, -1, 0);
                     marked += 1;
                 }
             }
@@ -323,6 +341,12 @@ impl HistoryStore {
         self.sum_counts("total", subscription)
     }
 
+    /// How many bytes of event data, ids and types are stored (of one subscription, or of all):
+    /// what the byte budget of [`Retention`] limits. From the same counters.
+    pub fn stored_bytes(&self, subscription: Option<&SubscriptionId>) -> Result<u64> {
+        self.sum_counts("bytes", subscription)
+    }
+
     fn sum_counts(&self, column: &str, subscription: Option<&SubscriptionId>) -> Result<u64> {
         let sql = format!(
             "SELECT COALESCE(SUM({column}), 0) FROM event_counts
@@ -356,12 +380,7 @@ impl HistoryStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let deleted = match subscription {
-            Some(sub) => remove_rows(
-                &tx,
-                "DELETE FROM events WHERE subscription = ?1
-                 RETURNING key, subscription, event_type, read",
-                [sub.as_str()],
-            )?,
+            Some(sub) => remove_rows(&tx, "subscription = ?1", [sub.as_str()])?,
             None => {
                 let newest = tx.query_row("SELECT MAX(key) FROM events", [], |row| row.get(0))?;
                 raise_key_floor(&tx, newest)?;
@@ -385,35 +404,130 @@ impl HistoryStore {
     pub fn retention(&self) -> &Retention {
         &self.retention
     }
+
+    /// Says which event `subscription`'s resume point is (`None`: it has none). Retention never
+    /// removes that row, even when it is the oldest: a server that replays from the resume point
+    /// inclusive sends it again, and only a stored row makes that a duplicate rather than a
+    /// second notification. The row is looked up among the events of the subscription's current
+    /// source (see [`HistoryStore::set_source`]), newest first; if it is not stored, nothing is
+    /// kept back. One index lookup.
+    pub fn set_resume_point(
+        &mut self,
+        subscription: &SubscriptionId,
+        event_id: Option<&str>,
+    ) -> Result<()> {
+        let key = match event_id.filter(|id| !id.is_empty()) {
+            None => None,
+            Some(id) => {
+                let source = self.sources.get(subscription).copied().unwrap_or(0);
+                self.conn
+                    .prepare_cached(
+                        "SELECT MAX(key) FROM events
+                         WHERE subscription = ?1 AND source = ?2 AND event_id = ?3",
+                    )?
+                    .query_row((subscription.as_str(), source, id), |row| row.get(0))?
+            }
+        };
+        match key {
+            Some(key) => self.resume_rows.insert(subscription.clone(), key),
+            None => self.resume_rows.remove(subscription),
+        };
+        Ok(())
+    }
+
+    /// The keys retention must skip: the rows resume points refer to.
+    pub(super) fn kept_keys(&self) -> Vec<i64> {
+        self.resume_rows.values().copied().collect()
+    }
 }
 
-/// Runs a `DELETE ... RETURNING key, subscription, event_type, read` and keeps the counters and
-/// the full-text index in step with the rows it removed. Returns how many rows were deleted.
-pub(super) fn remove_rows(
-    conn: &Connection,
-    delete_sql: &str,
-    params: impl rusqlite::Params,
-) -> rusqlite::Result<usize> {
-    let mut deltas = CountDeltas::default();
-    let mut keys = Vec::new();
-    {
-        let mut delete = conn.prepare_cached(delete_sql)?;
-        let mut rows = delete.query(params)?;
+/// A database or disk that is full, for tests of what fails then: SQLite's real
+/// `SQLITE_FULL` once this handle's database would grow past `extra_pages` more pages (per
+/// connection: another handle on the file is not limited).
+#[cfg(test)]
+impl HistoryStore {
+    pub(crate) fn limit_pages(&self, extra_pages: i64) -> rusqlite::Result<()> {
+        let pages: i64 = self.conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+        let sql = format!("PRAGMA max_page_count = {}", pages + extra_pages);
+        self.conn.query_row(&sql, [], |_| Ok(()))
+    }
+}
+
+/// What a `DELETE ... RETURNING` of [`remove_rows`] and [`remove_keys`] hands back, in the order
+/// [`Removed::record`] reads it.
+fn returning() -> String {
+    format!(
+        "RETURNING key, subscription, event_type, read, {}",
+        counts::ROW_BYTES_SQL
+    )
+}
+
+/// Rows deleted in one transaction, gathered so the counters, the key floor and the full-text
+/// index are updated once, in [`Removed::finish`].
+#[derive(Default)]
+struct Removed {
+    deltas: CountDeltas<'static>,
+    keys: Vec<i64>,
+}
+
+impl Removed {
+    /// Drains the rows of a `DELETE ... RETURNING` (see [`returning`]).
+    fn record(&mut self, mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<()> {
         while let Some(row) = rows.next()? {
             let read: bool = row.get(3)?;
-            keys.push(row.get::<_, i64>(0)?);
-            deltas.add(
+            self.keys.push(row.get::<_, i64>(0)?);
+            self.deltas.add(
                 row.get::<_, String>(1)?,
                 row.get::<_, String>(2)?,
                 -1,
                 if read { 0 } else { -1 },
+                -row.get::<_, i64>(4)?,
             );
         }
+        Ok(())
     }
-    deltas.apply(conn)?;
-    raise_key_floor(conn, keys.iter().max().copied())?;
-    search_index::remove_keys(conn, &keys)?;
-    Ok(keys.len())
+
+    /// Keeps the counters, the key floor and the full-text index in step with the deleted rows;
+    /// returns how many there were.
+    fn finish(self, conn: &Connection) -> rusqlite::Result<usize> {
+        self.deltas.apply(conn)?;
+        raise_key_floor(conn, self.keys.iter().max().copied())?;
+        search_index::remove_keys(conn, &self.keys)?;
+        Ok(self.keys.len())
+    }
+}
+
+/// Deletes the events matching `where_sql` (a condition on `events`), keeping the counters and
+/// the full-text index in step. Returns how many rows were deleted.
+pub(super) fn remove_rows(
+    conn: &Connection,
+    where_sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<usize> {
+    let mut removed = Removed::default();
+    {
+        let sql = format!("DELETE FROM events WHERE {where_sql} {}", returning());
+        let mut delete = conn.prepare_cached(&sql)?;
+        removed.record(delete.query(params)?)?;
+    }
+    removed.finish(conn)
+}
+
+/// Deletes the events with these keys (unknown keys are ignored), keeping the counters and the
+/// full-text index in step. Returns how many rows were deleted.
+pub(super) fn remove_keys(conn: &Connection, keys: &[i64]) -> rusqlite::Result<usize> {
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    let mut removed = Removed::default();
+    {
+        let sql = format!("DELETE FROM events WHERE key = ?1 {}", returning());
+        let mut delete = conn.prepare_cached(&sql)?;
+        for key in keys {
+            removed.record(delete.query([key])?)?;
+        }
+    }
+    removed.finish(conn)
 }
 
 /// The key for the next inserted event: above every stored key and every deleted one.
