@@ -289,6 +289,7 @@ function newSubscription() {
     idleTimeout: { auto: true, seconds: null },
     headers: [], includeTypes: [], excludeTypes: [],
     minPriority: null, mute: false, titleTemplate: '', bodyTemplate: '', tlsCaFile: '',
+    method: '', body: '', bodyContentType: '', maxEventMib: null,
   };
 }
 
@@ -342,6 +343,15 @@ function fillForm(sub) {
   $('f-title-template').value = sub.titleTemplate ?? '';
   $('f-body-template').value = sub.bodyTemplate ?? '';
   $('f-ca-file').value = sub.tlsCaFile ?? '';
+  const method = sub.method ?? '';
+  if (method && ![...$('f-method').options].some((o) => o.value === method)) {
+    $('f-method').append(new Option(method, method));
+  }
+  $('f-method').value = method;
+  $('f-body').value = sub.body ?? '';
+  $('f-body-type').value = sub.bodyContentType ?? '';
+  $('f-max-event').value = sub.maxEventMib ?? '';
+  showBodyField();
   $('f-headers').replaceChildren();
   for (const h of sub.headers ?? []) addHeaderRow(h.name, h.value);
   $('delete').hidden = sub.id === null;
@@ -385,6 +395,7 @@ function keyring() {
 }
 
 function updateFormVisibility() {
+  showBodyField();
   const type = $('f-auth-type').value;
   const hasAuth = type !== 'none';
   const saved = state.editing?.auth?.secretSaved === true;
@@ -446,7 +457,16 @@ function readForm() {
     titleTemplate: $('f-title-template').value,
     bodyTemplate: $('f-body-template').value,
     tlsCaFile: $('f-ca-file').value.trim(),
+    method: $('f-method').value,
+    body: $('f-method').value ? $('f-body').value : '',
+    bodyContentType: $('f-method').value ? $('f-body-type').value.trim() : '',
+    maxEventMib: intOrNull($('f-max-event').value),
   };
+}
+
+// A body goes with a method other than GET only.
+function showBodyField() {
+  $('f-body-field').hidden = $('f-method').value === '';
 }
 
 // Checks that the app cannot make sense of at all (a number field that is not a number).

@@ -271,7 +271,7 @@ impl Decoder {
                 } else {
                     let frame = self.line_done(&line);
                     self.line = line;
-                    self.line.clear();
+                    self.reset_line();
                     frame
                 }
             };
@@ -332,8 +332,18 @@ impl Decoder {
     }
 
     fn drop_line(&mut self) {
-        self.line.clear();
+        self.reset_line();
         self.discarding = true;
+    }
+
+    /// Empties the line buffer, giving back the memory of a long line (a cap-sized buffer kept
+    /// for the next line would double what a hostile stream can make the decoder hold).
+    fn reset_line(&mut self) {
+        if self.line.capacity() > 4 * self.small_line {
+            self.line = Vec::new();
+        } else {
+            self.line.clear();
+        }
     }
 
     fn line_without_bom(&self) -> &[u8] {

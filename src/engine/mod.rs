@@ -94,7 +94,7 @@ impl Default for EngineOptions {
             backoff: BackoffPolicy::default(),
             idle: IdlePolicy::default(),
             limits: WireLimits::default(),
-            in_flight_bytes: 32 << 20,
+            in_flight_bytes: 8 << 20,
             transport: TransportSettings::default(),
             report_capacity: 256,
             wake_tick: Duration::from_secs(10),

@@ -40,6 +40,9 @@ use tokio_util::sync::CancellationToken;
 const MAX_EVENTS_PER_REPORT: usize = 256;
 /// A batch is sent once it holds this many bytes of events.
 const MAX_BATCH_BYTES: usize = 256 * 1024;
+/// What an event costs in memory besides its data and type (the struct, the subscription id and
+/// the allocations' headers), for the in-flight budget.
+const EVENT_OVERHEAD_BYTES: usize = 256;
 /// The longest an event waits to be batched with the ones following it.
 const LINGER: Duration = Duration::from_millis(1);
 /// How many ready chunks are read before control signals are looked at again.
@@ -758,7 +761,8 @@ impl Supervisor {
 
 impl Reader {
     fn push(&mut self, event: ReceivedEvent) {
-        self.batch_bytes += event.data.len() + event.event_type.len() + 64;
+        // What an event costs in memory: its text, plus the struct and its small allocations.
+        self.batch_bytes += event.data.len() + event.event_type.len() + EVENT_OVERHEAD_BYTES;
         self.delivered = true;
         self.batch.push(event);
     }

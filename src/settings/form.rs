@@ -43,6 +43,14 @@ pub struct SubscriptionForm {
     pub body_template: String,
     /// Extra CA file; empty for none.
     pub tls_ca_file: String,
+    /// The request method; empty for `GET`.
+    pub method: String,
+    /// A request body sent with every (re)connect; empty for none.
+    pub body: String,
+    /// The body's media type; empty for `application/json`.
+    pub body_content_type: String,
+    /// The event size cap in MiB; `None` for the default (16 MiB).
+    pub max_event_mib: Option<u32>,
 }
 
 /// The credential part of [`SubscriptionForm`].
@@ -124,6 +132,10 @@ impl Default for SubscriptionForm {
             title_template: String::new(),
             body_template: String::new(),
             tls_ca_file: String::new(),
+            method: String::new(),
+            body: String::new(),
+            body_content_type: String::new(),
+            max_event_mib: None,
         }
     }
 }
@@ -233,6 +245,25 @@ impl SubscriptionForm {
                 .as_ref()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
+            method: Some(spec.method.as_str())
+                .filter(|m| *m != crate::config::DEFAULT_METHOD)
+                .unwrap_or_default()
+                .to_owned(),
+            body: spec
+                .body
+                .as_ref()
+                .map(|b| b.content.clone())
+                .unwrap_or_default(),
+            body_content_type: spec
+                .body
+                .as_ref()
+                .map(|b| b.content_type.as_str())
+                .filter(|t| *t != crate::config::DEFAULT_BODY_CONTENT_TYPE)
+                .unwrap_or_default()
+                .to_owned(),
+            max_event_mib: Some(spec.max_event_bytes)
+                .filter(|n| *n != crate::engine::decoder::DEFAULT_MAX_EVENT_BYTES)
+                .map(|n| u32::try_from(n.div_ceil(1 << 20)).unwrap_or(u32::MAX)),
         }
     }
 
@@ -351,6 +382,27 @@ impl SubscriptionForm {
                 Value::String(self.tls_ca_file.trim().to_owned()),
             );
         }
+        if !self.method.trim().is_empty() {
+            table.insert(
+                "method".into(),
+                Value::String(self.method.trim().to_ascii_uppercase()),
+            );
+        }
+        if !self.body.is_empty() {
+            table.insert("body".into(), Value::String(self.body.clone()));
+        }
+        if !self.body_content_type.trim().is_empty() {
+            table.insert(
+                "body_content_type".into(),
+                Value::String(self.body_content_type.trim().to_owned()),
+            );
+        }
+        if let Some(mib) = self.max_event_mib {
+            table.insert(
+                "max_event_bytes".into(),
+                Value::Integer(i64::from(mib) << 20),
+            );
+        }
         table
     }
 }
@@ -381,6 +433,10 @@ pub fn field_of_key(key: &str) -> &'static str {
         "idle_timeout" => "idleTimeout",
         "headers" => "headers",
         "tls_ca_file" => "tlsCaFile",
+        "method" => "method",
+        "body" => "body",
+        "body_content_type" => "bodyContentType",
+        "max_event_bytes" => "maxEventMib",
         "auth" => match key.split('.').nth(1).unwrap_or_default() {
             "username" => "auth.username",
             "header" => "auth.header",

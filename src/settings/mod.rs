@@ -603,6 +603,10 @@ mod tests {
         new.min_priority = Some(crate::notify::Priority::High);
         new.title_template = "{data.repo}".into();
         new.tls_ca_file = String::new();
+        new.method = "POST".into();
+        new.body = r#"{"topic":"builds"}"#.into();
+        new.body_content_type = "application/vnd.api+json".into();
+        new.max_event_mib = Some(64);
         let (config, saved) = editor
             .save_subscription(&Config::default(), &new)
             .expect("saved");
@@ -675,6 +679,20 @@ mod tests {
             ..AuthForm::default()
         };
         check(f, "auth.secret");
+        let mut f = form("A", "https://h/");
+        f.body = "{}".into();
+        check(f, "body");
+        let mut f = form("A", "https://h/");
+        f.method = "NOT A METHOD".into();
+        check(f, "method");
+        let mut f = form("A", "https://h/");
+        f.method = "POST".into();
+        f.body = "{}".into();
+        f.body_content_type = "json".into();
+        check(f, "bodyContentType");
+        let mut f = form("A", "https://h/");
+        f.max_event_mib = Some(4096);
+        check(f, "maxEventMib");
     }
 
     #[test]
