@@ -14,11 +14,11 @@
 //! Reading stops at the first event or `:` comment.
 
 use crate::config::SubscriptionConfig;
-use crate::engine::TransportSettings;
 use crate::engine::connect_error::{self, ConnectFault, Target};
 use crate::engine::decoder::{Decoder, Frame, WireLimits};
 use crate::engine::request::{OpenError, StreamRequest};
 use crate::engine::transport::{HttpClient, HttpSetup};
+use crate::engine::{ConnectionSpec, TransportSettings};
 use serde::Serialize;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -270,7 +270,9 @@ impl ProbeReport {
 
 /// Makes one request to `spec`'s URL with its method, body, headers and CA file, and reports
 /// what happened within `timeout` (connecting, response headers and the first event together).
-pub async fn probe(spec: &SubscriptionConfig, timeout: Duration) -> ProbeReport {
+pub async fn probe(connection: impl Into<ConnectionSpec>, timeout: Duration) -> ProbeReport {
+    let connection = connection.into();
+    let spec = connection.subscription();
     let start = Instant::now();
     let deadline = start + timeout;
     let mut report = ProbeReport {
@@ -293,7 +295,7 @@ pub async fn probe(spec: &SubscriptionConfig, timeout: Duration) -> ProbeReport 
         report
     };
 
-    let request = match StreamRequest::new(spec) {
+    let request = match StreamRequest::new(&connection) {
         Ok(request) => request,
         Err(why) => {
             report.detail = Some(why);

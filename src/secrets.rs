@@ -24,6 +24,7 @@
 //! from fixed wording, and [`SubscriptionConfig`]'s `Debug` redacts header values.
 
 use crate::config::{Auth, SecretLocation, SubscriptionConfig};
+use crate::engine::ConnectionSpec;
 use crate::error::{Error, Result};
 use crate::event::SubscriptionId;
 use base64::Engine as _;
@@ -339,14 +340,14 @@ impl CredentialError {
 /// without auth comes back unchanged and the keyring is not touched. Blocks while reading the
 /// keyring (see the module docs).
 ///
-/// The result holds the secret in `headers`: keep it in memory only (its `Debug` redacts header
-/// values), never save it back to `config.toml`.
+/// The result holds the secret beside the subscription, in a [`ConnectionSpec`] that nothing
+/// saves: it cannot reach `config.toml` (its `Debug` redacts the values).
 pub fn with_credentials(
     spec: &SubscriptionConfig,
     store: &SecretStore,
-) -> Result<SubscriptionConfig, CredentialError> {
+) -> Result<ConnectionSpec, CredentialError> {
     let (location, what) = match &spec.auth {
-        Auth::None => return Ok(spec.clone()),
+        Auth::None => return Ok(spec.into()),
         Auth::Bearer { secret } => (secret, "token".to_owned()),
         Auth::Basic { secret, .. } => (secret, "password".to_owned()),
         Auth::Header { name, secret } => (secret, format!("value for header `{name}`")),
@@ -393,14 +394,13 @@ pub fn with_credentials(
             ("Authorization", format!("Basic {encoded}"))
         }
         Auth::Header { name, .. } => (name.as_str(), secret),
-        Auth::None => return Ok(spec.clone()),
+        Auth::None => return Ok(spec.into()),
     };
     http::HeaderValue::from_str(&value).map_err(|_| invalid())?;
-    let mut out = spec.clone();
-    out.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-    out.headers.push((name.to_owned(), value));
-    out.headers.sort();
-    Ok(out)
+    Ok(ConnectionSpec::new(
+        spec.clone(),
+        vec![(name.to_owned(), value)],
+    ))
 }
 
 #[cfg(test)]
@@ -413,6 +413,10 @@ mod tests {
         spec.headers = vec![("X-Other".into(), "1".into())];
         spec.auth = auth;
         spec
+    }
+
+    fn headers(spec: &ConnectionSpec) -> Vec<(&str, &str)> {
+        spec.headers().collect()
     }
 
     /// A store whose service nobody uses: the plain-text tests must never reach it.
@@ -428,11 +432,13 @@ mod tests {
         });
         let out = with_credentials(&bearer, &store).expect("bearer");
         assert_eq!(
-            out.headers,
-            vec![
-                ("Authorization".to_owned(), "Bearer tok-123".to_owned()),
-                ("X-Other".to_owned(), "1".to_owned()),
-            ]
+            headers(&out),
+            vec![("X-Other", "1"), ("Authorization", "Bearer tok-123")]
+        );
+        assert_eq!(
+            out.subscription(),
+            &bearer,
+            "the secret stays out of the saved part"
         );
         let basic = spec(Auth::Basic {
             username: "Aladdin".into(),
@@ -440,19 +446,13 @@ mod tests {
         });
         let out = with_credentials(&basic, &store).expect("basic");
         // RFC 7617's example.
-        assert!(out.headers.contains(&(
-            "Authorization".to_owned(),
-            "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==".to_owned()
-        )));
+        assert!(headers(&out).contains(&("Authorization", "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")));
         let header = spec(Auth::Header {
             name: "X-Api-Key".into(),
             secret: SecretLocation::Plaintext("k".into()),
         });
         let out = with_credentials(&header, &store).expect("header");
-        assert!(
-            out.headers
-                .contains(&("X-Api-Key".to_owned(), "k".to_owned()))
-        );
+        assert!(headers(&out).contains(&("X-Api-Key", "k")));
         assert_eq!(format!("{store:?}"), format!("{:?}", untouched_store()));
         assert!(!format!("{store:?}").contains("connected: true"));
     }
@@ -460,7 +460,10 @@ mod tests {
     #[test]
     fn no_auth_is_returned_unchanged() {
         let plain = spec(Auth::None);
-        assert_eq!(with_credentials(&plain, &untouched_store()), Ok(plain));
+        assert_eq!(
+            with_credentials(&plain, &untouched_store()),
+            Ok(ConnectionSpec::from(plain))
+        );
     }
 
     #[test]
@@ -473,11 +476,8 @@ mod tests {
             .push(("Accept".into(), "text/event-stream".into()));
         let out = with_credentials(&s, &untouched_store()).expect("header");
         assert_eq!(
-            out.headers,
-            vec![
-                ("Accept".to_owned(), "text/event-stream".to_owned()),
-                ("x-other".to_owned(), "new".to_owned()),
-            ]
+            headers(&out),
+            vec![("Accept", "text/event-stream"), ("x-other", "new")]
         );
     }
 

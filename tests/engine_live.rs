@@ -349,7 +349,12 @@ async fn removing_a_stopped_subscription_reports_it_shut_down() {
         .then_some(())
     })
     .await;
-    assert_eq!(run.engine.apply(vec![]).stopped, [id("s")]);
+    assert_eq!(
+        run.engine
+            .apply(Vec::<sse_tray::engine::ConnectionSpec>::new())
+            .stopped,
+        [id("s")]
+    );
     state_of(&mut run, "s", |s| {
         (*s == ConnectionState::Stopped {
             reason: StopReason::Shutdown,

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sse_tray::config::Config;
 use sse_tray::config::{Auth, SecretLocation, SubscriptionConfig};
+use sse_tray::engine::ConnectionSpec;
 use sse_tray::secrets::{CredentialError, KeyringStatus, SecretStore, with_credentials};
 use sse_tray::settings::{AuthForm, SettingsEditor, SubscriptionForm};
 use sse_tray::{Error, SubscriptionId};
@@ -151,11 +152,10 @@ fn subscription(id: &str, auth: Auth) -> SubscriptionConfig {
     spec
 }
 
-fn header<'a>(spec: &'a SubscriptionConfig, name: &str) -> Option<&'a str> {
-    spec.headers
-        .iter()
+fn header<'a>(spec: &'a ConnectionSpec, name: &str) -> Option<&'a str> {
+    spec.headers()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
+        .map(|(_, v)| v)
 }
 
 /// Asserts that none of `texts` contains `secret`.
@@ -228,13 +228,23 @@ fn secrets_round_trip_and_become_headers_on_a_real_secret_service() {
     let custom_run = with_credentials(&custom, &store).unwrap();
     assert_eq!(header(&custom_run, "x-api-key"), Some(api_key));
     for run in [&bearer_run, &basic_run, &custom_run] {
-        // The configured headers are kept, and the list stays sorted by name.
+        // The configured headers are kept beside the credential.
         assert_eq!(header(run, "accept-language"), Some("en"));
-        assert!(run.headers.is_sorted());
-        assert_eq!(run.headers.len(), 2);
+        assert_eq!(run.headers().count(), 2);
+        // The saved part is the spec the config holds, untouched: the secret lives beside it.
+        assert!(
+            run.subscription()
+                .headers
+                .iter()
+                .all(|(name, _)| name == "Accept-Language")
+        );
     }
-    // The spec the config holds is untouched: the secret lives only in the runtime copy.
-    assert!(header(&bearer, "authorization").is_none());
+    assert!(
+        bearer
+            .headers
+            .iter()
+            .all(|(name, _)| name != "Authorization")
+    );
 
     // A secret saved nowhere: the error says what is missing and what to do.
     let nothing = subscription("nothing-saved", Auth::Bearer { secret: keyring() });
@@ -282,7 +292,7 @@ fn secrets_round_trip_and_become_headers_on_a_real_secret_service() {
         format!("{bearer_run:?}"),
         format!("{basic_run:?}"),
         format!("{custom_run:?}"),
-        format!("{:?}", basic_run.auth),
+        format!("{:?}", basic_run.subscription().auth),
         format!("{err:?}"),
         err.to_string(),
         format!("{err_injected:?}"),

@@ -49,7 +49,7 @@ fn apply_config(state: &AppState, config: Config, force: bool) {
     if config.subscriptions.is_empty()
         && let Some(demo) = &state.demo
     {
-        specs.push(demo.clone());
+        specs.push(demo.clone().into());
     }
     // What the windows and the tray list: running specs plus those missing a secret.
     let demo_id = state.demo.as_ref().map(|d| d.id.clone());
@@ -63,10 +63,10 @@ fn apply_config(state: &AppState, config: Config, force: bool) {
             demo: false,
         })
         .collect();
-    if let Some(demo) = specs.iter().find(|s| Some(&s.id) == demo_id.as_ref()) {
+    if let Some(demo) = specs.iter().find(|s| Some(s.id()) == demo_id.as_ref()) {
         listed.push(SubscriptionInfo {
-            id: demo.id.clone(),
-            name: demo.name.clone(),
+            id: demo.id().clone(),
+            name: demo.subscription().name.clone(),
             demo: true,
         });
     }
@@ -94,7 +94,9 @@ fn apply_config(state: &AppState, config: Config, force: bool) {
     tracing::info!(?summary, "configuration applied");
     state.pipeline.reconfigure(
         config.notifications.clone(),
-        specs.iter().map(NotifySubscription::from),
+        specs
+            .iter()
+            .map(|spec| NotifySubscription::from(spec.subscription())),
     );
 
     let mut diagnostics = lock(&state.diagnostics);

@@ -234,7 +234,7 @@ pub async fn settings_test_connection(
             .map_err(|e| FormErrors::field("auth.secret", e.to_string()))
     })
     .await?;
-    Ok(sse_tray::probe::probe(&spec, PROBE_TIMEOUT).await.into())
+    Ok(sse_tray::probe::probe(spec, PROBE_TIMEOUT).await.into())
 }
 
 fn set_plaintext(auth: &mut sse_tray::config::Auth, value: &str) {

@@ -90,7 +90,7 @@ pub async fn start(paths: AppPaths, options: LaunchOptions) -> Result<Started, S
             ));
         }
         let spec = demo_subscription(&feed)?;
-        subscriptions.push(spec.clone());
+        subscriptions.push(spec.clone().into());
         Some((feed, spec))
     } else {
         None
@@ -121,16 +121,18 @@ pub async fn start(paths: AppPaths, options: LaunchOptions) -> Result<Started, S
     }
     let pipeline = NotificationPipeline::new(
         config.notifications.clone(),
-        subscriptions.iter().map(NotifySubscription::from),
+        subscriptions
+            .iter()
+            .map(|spec| NotifySubscription::from(spec.subscription())),
         Arc::new(notifier),
     );
     let unread = reader.unread_count(None)?;
     let mut listed: Vec<SubscriptionInfo> = subscriptions
         .iter()
         .map(|s| SubscriptionInfo {
-            id: s.id.clone(),
-            name: s.name.clone(),
-            demo: Some(&s.id) == demo_id.as_ref(),
+            id: s.id().clone(),
+            name: s.subscription().name.clone(),
+            demo: Some(s.id()) == demo_id.as_ref(),
         })
         .collect();
     listed.extend(unresolved.iter().map(|(s, _)| SubscriptionInfo {
@@ -141,7 +143,7 @@ pub async fn start(paths: AppPaths, options: LaunchOptions) -> Result<Started, S
     let ids: Vec<_> = listed.iter().map(|s| s.id.clone()).collect();
     let mut states: Vec<_> = subscriptions
         .iter()
-        .map(|s| (s.id.clone(), ConnectionState::Connecting { attempt: 0 }))
+        .map(|s| (s.id().clone(), ConnectionState::Connecting { attempt: 0 }))
         .collect();
     let mut diagnostics = Diagnostics::new(&ids);
     for id in &ids {

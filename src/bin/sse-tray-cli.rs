@@ -4,7 +4,9 @@
 
 use clap::{Args, Parser, Subcommand};
 use sse_tray::config::{self, IdleTimeout, ResumeMode, SubscriptionConfig};
-use sse_tray::engine::{ConnectionState, Engine, EngineOptions, EngineSink, Notice, StopReason};
+use sse_tray::engine::{
+    ConnectionSpec, ConnectionState, Engine, EngineOptions, EngineSink, Notice, StopReason,
+};
 use sse_tray::history::{EventKey, HistoryQuery, HistoryStore};
 use sse_tray::notify::{
     DesktopNotifier, DesktopOptions, NotificationPipeline, NotificationPrefs, Notifier,
@@ -171,7 +173,7 @@ fn history_limits(paths: &AppPaths) -> config::HistoryLimits {
 fn listen(paths: &AppPaths, args: ListenArgs) -> sse_tray::Result<ExitCode> {
     let (subscriptions, prefs, history_limits) = match &args.url {
         Some(url) => (
-            vec![adhoc_subscription(&args, url)?],
+            vec![ConnectionSpec::from(adhoc_subscription(&args, url)?)],
             NotificationPrefs::default(),
             history_limits(paths),
         ),
@@ -261,7 +263,7 @@ fn listen(paths: &AppPaths, args: ListenArgs) -> sse_tray::Result<ExitCode> {
 /// Starts the desktop notifier and the policy timer; clicks are reported on stderr.
 async fn start_notifications(
     prefs: NotificationPrefs,
-    subscriptions: &[SubscriptionConfig],
+    subscriptions: &[ConnectionSpec],
     cancel: CancellationToken,
 ) -> NotificationPipeline {
     let (notifier, mut actions) = DesktopNotifier::start(DesktopOptions::default()).await;
@@ -273,7 +275,9 @@ async fn start_notifications(
     }
     let pipeline = NotificationPipeline::new(
         prefs,
-        subscriptions.iter().map(NotifySubscription::from),
+        subscriptions
+            .iter()
+            .map(|spec| NotifySubscription::from(spec.subscription())),
         Arc::new(notifier),
     );
     tokio::spawn({

@@ -21,6 +21,7 @@
 
 pub mod backoff;
 pub mod connect_error;
+pub mod connection;
 pub mod decoder;
 pub mod dispatcher;
 pub mod http_verdict;
@@ -32,7 +33,6 @@ pub mod subscription;
 pub mod suspend;
 pub mod transport;
 
-use crate::config::SubscriptionConfig;
 use crate::event::SubscriptionId;
 use crate::history::HistoryStore;
 use crate::resume_state::ResumeStore;
@@ -48,6 +48,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use backoff::BackoffPolicy;
+pub use connection::ConnectionSpec;
 pub use decoder::WireLimits;
 pub use dispatcher::{DispatcherSettings, EngineSink};
 pub use idle::IdlePolicy;
@@ -131,10 +132,12 @@ pub struct ApplySummary {
 }
 
 /// Whether two specs make the same connection: the engine reads only these fields (the name and
-/// notification settings belong to the UI and the notification path; credentials are already
-/// resolved into `headers`).
-fn same_connection(a: &SubscriptionConfig, b: &SubscriptionConfig) -> bool {
-    a.url == b.url
+/// notification settings belong to the UI and the notification path).
+fn same_connection(a: &ConnectionSpec, b: &ConnectionSpec) -> bool {
+    let same_headers = a.headers().eq(b.headers());
+    let (a, b) = (a.subscription(), b.subscription());
+    same_headers
+        && a.url == b.url
         && a.headers == b.headers
         && a.resume == b.resume
         && a.idle_timeout == b.idle_timeout
@@ -162,7 +165,7 @@ pub struct Engine {
 /// One subscription as the engine keeps it.
 struct Slot {
     /// The spec last run (kept when stopped).
-    spec: SubscriptionConfig,
+    spec: ConnectionSpec,
     /// Whether it should be running (present and enabled in the last applied list).
     active: bool,
     /// Cancels the current task only.
@@ -190,7 +193,7 @@ impl Engine {
     /// Starts one task per enabled subscription, the writer and the sleep detector. Must be called
     /// inside a tokio runtime.
     pub fn start(
-        subscriptions: Vec<SubscriptionConfig>,
+        subscriptions: impl IntoIterator<Item = impl Into<ConnectionSpec>>,
         history: HistoryStore,
         resume: ResumeStore,
         sink: Box<dyn EngineSink>,
@@ -298,23 +301,27 @@ impl Engine {
         Ok(engine)
     }
 
-    /// Makes the running subscriptions match `subscriptions` (runtime copies, credentials already
-    /// resolved into headers). A subscription equal to the running one is left alone; a changed
+    /// Makes the running subscriptions match `subscriptions` (each with its credentials resolved,
+    /// see [`ConnectionSpec`]; a plain `SubscriptionConfig` converts for one without a secret). A subscription equal to the running one is left alone; a changed
     /// one is restarted and keeps its resume point unless its URL changed, in which case the
     /// resume point is forgotten on disk before the new task connects; a new or enabled one is
     /// started (paused if everything is paused); a removed or disabled one is stopped and reports
     /// `Stopped { reason: Shutdown }`.
-    pub fn apply(&mut self, subscriptions: Vec<SubscriptionConfig>) -> ApplySummary {
+    pub fn apply(
+        &mut self,
+        subscriptions: impl IntoIterator<Item = impl Into<ConnectionSpec>>,
+    ) -> ApplySummary {
         let mut summary = ApplySummary::default();
         let mut wanted: Vec<SubscriptionId> = Vec::new();
         let global = self.global_mode();
-        for spec in subscriptions.into_iter().filter(|s| s.enabled) {
-            if wanted.contains(&spec.id) {
-                tracing::warn!(subscription = %spec.id, "listed twice; the first one is kept");
+        let specs = subscriptions.into_iter().map(Into::into);
+        for spec in specs.filter(|s: &ConnectionSpec| s.subscription().enabled) {
+            let id = spec.id().clone();
+            if wanted.contains(&id) {
+                tracing::warn!(subscription = %id, "listed twice; the first one is kept");
                 continue;
             }
-            wanted.push(spec.id.clone());
-            let id = spec.id.clone();
+            wanted.push(id.clone());
             let Some(slot) = self.slots.get_mut(&id) else {
                 let slot = Slot::new(spec, self.cancel.child_token(), global);
                 self.launcher.launch(&slot, None, false);
@@ -337,7 +344,7 @@ impl Engine {
             }
             slot.cancel.cancel();
             slot.cancel = self.cancel.child_token();
-            let forget = slot.spec.url != spec.url;
+            let forget = slot.spec.subscription().url != spec.subscription().url;
             slot.spec = spec;
             slot.active = true;
             let previous = slot.take_task();
@@ -470,7 +477,7 @@ impl Drop for Engine {
 }
 
 impl Slot {
-    fn new(spec: SubscriptionConfig, cancel: CancellationToken, mode: RunMode) -> Self {
+    fn new(spec: ConnectionSpec, cancel: CancellationToken, mode: RunMode) -> Self {
         Slot {
             spec,
             active: true,
@@ -531,7 +538,9 @@ impl Launcher {
                 // Even when cancelled meanwhile: the URL did change, and a later restart
                 // compares against the new one.
                 if forget_resume {
-                    let _ = reports.send(ToWriter::ForgetResume(spec.id.clone())).await;
+                    let _ = reports
+                        .send(ToWriter::ForgetResume(spec.id().clone()))
+                        .await;
                 }
                 if context.cancel.is_cancelled() {
                     return;
@@ -539,8 +548,8 @@ impl Launcher {
                 let (reply, start) = oneshot::channel();
                 if reports
                     .send(ToWriter::StartPoint(
-                        spec.id.clone(),
-                        spec.url.clone(),
+                        spec.id().clone(),
+                        spec.subscription().url.clone(),
                         reply,
                     ))
                     .await

@@ -2,9 +2,10 @@
 //! and headers of a subscription, the resume point, and the redirects [`super::redirect`] allows,
 //! followed hop by hop.
 
+use super::connection::ConnectionSpec;
 use super::redirect::{self, RedirectRefusal};
 use super::transport::HttpClient;
-use crate::config::{ResumeMode, SubscriptionConfig};
+use crate::config::ResumeMode;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use url::Url;
 
@@ -16,6 +17,7 @@ pub struct StreamRequest {
     headers: HeaderMap,
     body: Option<(bytes::Bytes, HeaderValue)>,
     resume: ResumeMode,
+    sends_credentials: bool,
 }
 
 /// A response that opened (any status but a redirect), and what the redirects said.
@@ -41,7 +43,8 @@ pub enum OpenError {
 impl StreamRequest {
     /// The request of `spec`, or why it cannot be made (the message names no header value: it
     /// may be a credential).
-    pub fn new(spec: &SubscriptionConfig) -> Result<Self, String> {
+    pub fn new(connection: &ConnectionSpec) -> Result<Self, String> {
+        let spec = connection.subscription();
         let url = Url::parse(&spec.url).map_err(|err| format!("the URL is not valid: {err}"))?;
         let method = Method::from_bytes(spec.method.as_bytes())
             .map_err(|_| format!("`{}` is not an HTTP method", spec.method))?;
@@ -54,7 +57,7 @@ impl StreamRequest {
             http::header::CACHE_CONTROL,
             HeaderValue::from_static("no-cache"),
         );
-        for (name, value) in &spec.headers {
+        for (name, value) in connection.headers() {
             let name = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| format!("`{name}` is not a valid header name"))?;
             if name == "last-event-id" {
@@ -79,13 +82,14 @@ impl StreamRequest {
             headers,
             body,
             resume: spec.resume.clone(),
+            sends_credentials: connection.sends_credentials() || !url_is_anonymous(&spec.url),
         })
     }
 
     /// Whether the subscription sends anything that may be a credential: a header of its own,
     /// or a user name or password in its URL.
     pub fn sends_credentials(&self) -> bool {
-        self.headers.len() > 2 || !self.url.username().is_empty() || self.url.password().is_some()
+        self.sends_credentials
     }
 
     /// The configured URL.
@@ -164,6 +168,11 @@ impl StreamRequest {
         }
         Err(OpenError::Redirect(RedirectRefusal::TooMany))
     }
+}
+
+/// Whether a URL carries no user name or password.
+fn url_is_anonymous(url: &str) -> bool {
+    Url::parse(url).is_ok_and(|url| url.username().is_empty() && url.password().is_none())
 }
 
 /// `url` with `param=value` set (replacing an existing value of that parameter).

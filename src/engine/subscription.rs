@@ -17,6 +17,7 @@
 
 use super::backoff::Backoff;
 use super::connect_error;
+use super::connection::ConnectionSpec;
 use super::decoder::{Decoder, Frame, WireLimits};
 use super::dispatcher::ToWriter;
 use super::http_verdict::{Verdict, is_event_stream, verdict_for_status};
@@ -107,11 +108,13 @@ struct Interrupted(Outcome);
 /// good it waits for a reconnect request (then starts over, with a fresh backoff and, if the
 /// spec names a CA file, a client built from the file as it is now).
 pub async fn run_subscription(
-    spec: SubscriptionConfig,
+    connection: ConnectionSpec,
     start: StartPoint,
     mut ctx: SubscriptionContext,
 ) -> StopReason {
+    let spec = connection.subscription().clone();
     let mut task = Supervisor {
+        connection,
         backoff: Backoff::new(ctx.options.backoff),
         idle: IdleTracker::new(ctx.options.idle, fixed_timeout(&spec.idle_timeout)),
         last_id: start.last_event_id.unwrap_or_default(),
@@ -164,6 +167,8 @@ async fn wait_for_reconnect(ctx: &mut SubscriptionContext) -> bool {
 }
 
 struct Supervisor {
+    /// What to connect with (the credentials, in memory only).
+    connection: ConnectionSpec,
     spec: SubscriptionConfig,
     backoff: Backoff,
     idle: IdleTracker,
@@ -190,7 +195,7 @@ impl Supervisor {
         &self,
         ctx: &SubscriptionContext,
     ) -> Result<(HttpClient, StreamRequest), StopReason> {
-        let request = StreamRequest::new(&self.spec)
+        let request = StreamRequest::new(&self.connection)
             .map_err(|message| StopReason::InvalidRequest { message })?;
         let setup = match &self.spec.tls_ca_file {
             None => Ok(ctx.http.clone()),

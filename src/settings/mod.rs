@@ -533,7 +533,10 @@ pub fn notification_prefs(
 pub fn runtime_specs(
     config: &Config,
     secrets: &SecretStore,
-) -> (Vec<SubscriptionConfig>, Vec<(SubscriptionConfig, String)>) {
+) -> (
+    Vec<crate::engine::ConnectionSpec>,
+    Vec<(SubscriptionConfig, String)>,
+) {
     let mut running = Vec::new();
     let mut unresolved = Vec::new();
     for spec in config.subscriptions.iter().filter(|s| s.enabled) {
