@@ -382,3 +382,49 @@ async fn a_post_subscription_sends_its_body_on_every_reconnect_with_the_resume_p
     assert_eq!(requests[1].header("last-event-id"), Some("1"));
     run.engine.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn pause_and_reconnect_now_win_in_every_state() {
+    // Connection 0 floods comments, 1 withholds its headers, 2 streams normally.
+    let server = ScriptedServer::start(|_, index| match index {
+        0 => {
+            let chunk = ": keep-alive\n".repeat(5_000);
+            let mut steps = vec![stream_head()];
+            steps.extend((0..20_000).map(|_| raw(chunk.clone())));
+            steps
+        }
+        1 => vec![Step::Pause(Duration::from_secs(60))],
+        _ => vec![stream_head(), frame(1, "t", "x"), Step::Hang],
+    })
+    .await;
+    let (_dir, _paths, mut run) = start_one("s", &server.url(), fast_options());
+    let id = sse_tray::SubscriptionId::new("s");
+    run.wait_for(WAIT, |seen| {
+        matches!(seen, Seen::Heartbeat(..)).then_some(())
+    })
+    .await;
+    let asked = Instant::now();
+    run.engine.pause(Some(&id));
+    run.state(WAIT, |s| matches!(s, ConnectionState::Paused).then_some(()))
+        .await;
+    let paused_after = asked.elapsed();
+    run.engine.resume(Some(&id));
+    // The second connection hangs before its headers: Reconnect now must not wait for it.
+    run.state(WAIT, |s| {
+        matches!(s, ConnectionState::Connecting { .. }).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let asked = Instant::now();
+    assert!(run.engine.reconnect_now(&id));
+    run.stored(1, WAIT).await;
+    let reconnected_after = asked.elapsed();
+    println!("paused after {paused_after:?}, reconnected after {reconnected_after:?}");
+    assert!(paused_after < Duration::from_secs(1), "{paused_after:?}");
+    assert!(
+        reconnected_after < Duration::from_secs(1),
+        "{reconnected_after:?}"
+    );
+    assert_eq!(server.requests().len(), 3);
+    run.engine.shutdown().await.unwrap();
+}
