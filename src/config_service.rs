@@ -124,7 +124,12 @@ impl std::fmt::Debug for ConfigService {
 
 struct Shared {
     path: PathBuf,
+    /// Held for a whole change, including a save's `change` closure (which may wait on the OS
+    /// keyring).
     state: Mutex<State>,
+    /// A copy of the current snapshot, replaced only while `state` is held, so readers (the tray,
+    /// a window loading) never wait for a save in progress. Lock order: `state`, then this.
+    published: Mutex<ConfigSnapshot>,
 }
 
 impl Shared {
@@ -132,6 +137,52 @@ impl Shared {
         // Every update below assigns whole fields after the fallible steps: a panic in a change
         // closure leaves the previous, consistent state.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn published(&self) -> MutexGuard<'_, ConfigSnapshot> {
+        // Replaced whole, never half-updated.
+        self.published
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Makes the state after a change current for readers and announces it. Called with the
+    /// state lock held, so every subscriber sees changes in revision order.
+    fn publish(&self, state: &mut State, cause: ChangeCause) {
+        let snapshot = state.snapshot();
+        *self.published() = snapshot.clone();
+        let change = ConfigChange { cause, snapshot };
+        state
+            .subscribers
+            .retain(|subscriber| subscriber.send(change.clone()).is_ok());
+    }
+
+    /// Reads the file and takes in what changed since it was last seen. Returns whether the
+    /// revision moved.
+    fn reconcile(&self, state: &mut State) -> bool {
+        let path = &self.path;
+        let (seen, loaded) = config_watch::read(path);
+        if seen == state.seen {
+            return false;
+        }
+        state.seen = seen;
+        let (config, problem) = match loaded {
+            Ok(loaded) => (loaded.config, None),
+            Err(error) => {
+                tracing::warn!(file = %path.display(), %error,
+                    "config.toml changed but cannot be used; the previous configuration keeps running");
+                (state.config.clone(), Some(ConfigProblem::of(&error)))
+            }
+        };
+        if config == state.config && problem == state.problem {
+            return false;
+        }
+        tracing::info!(file = %path.display(), "config.toml changed outside the app");
+        state.config = config;
+        state.problem = problem;
+        state.revision += 1;
+        self.publish(state, ChangeCause::File);
+        true
     }
 }
 
@@ -152,43 +203,6 @@ impl State {
             config: self.config.clone(),
             problem: self.problem.clone(),
         }
-    }
-
-    /// Sent while the lock is held, so every subscriber sees changes in revision order.
-    fn publish(&mut self, cause: ChangeCause) {
-        let change = ConfigChange {
-            cause,
-            snapshot: self.snapshot(),
-        };
-        self.subscribers
-            .retain(|subscriber| subscriber.send(change.clone()).is_ok());
-    }
-
-    /// Reads the file and takes in what changed since it was last seen. Returns whether the
-    /// revision moved.
-    fn reconcile(&mut self, path: &Path) -> bool {
-        let (seen, loaded) = config_watch::read(path);
-        if seen == self.seen {
-            return false;
-        }
-        self.seen = seen;
-        let (config, problem) = match loaded {
-            Ok(loaded) => (loaded.config, None),
-            Err(error) => {
-                tracing::warn!(file = %path.display(), %error,
-                    "config.toml changed but cannot be used; the previous configuration keeps running");
-                (self.config.clone(), Some(ConfigProblem::of(&error)))
-            }
-        };
-        if config == self.config && problem == self.problem {
-            return false;
-        }
-        tracing::info!(file = %path.display(), "config.toml changed outside the app");
-        self.config = config;
-        self.problem = problem;
-        self.revision += 1;
-        self.publish(ChangeCause::File);
-        true
     }
 }
 
@@ -214,15 +228,17 @@ impl ConfigService {
         watching: Watching,
         between: impl FnOnce(),
     ) -> Result<ConfigService> {
+        let state = State {
+            revision: 1,
+            config: Config::default(),
+            problem: None,
+            seen: 0,
+            subscribers: Vec::new(),
+        };
         let shared = Arc::new(Shared {
             path: path.clone(),
-            state: Mutex::new(State {
-                revision: 1,
-                config: Config::default(),
-                problem: None,
-                seen: 0,
-                subscribers: Vec::new(),
-            }),
+            published: Mutex::new(state.snapshot()),
+            state: Mutex::new(state),
         });
         // Held until the file is loaded: a change the watcher reports meanwhile waits for it,
         // then is compared with what was loaded.
@@ -234,7 +250,7 @@ impl ConfigService {
                 let started = ConfigWatcher::start_with(path.clone(), settings, move |_| {
                     // What the watcher loaded may be stale by now: read again under the lock.
                     if let Some(shared) = weak.upgrade() {
-                        shared.lock().reconcile(&shared.path);
+                        shared.reconcile(&mut shared.lock());
                     }
                 });
                 match started {
@@ -253,6 +269,7 @@ impl ConfigService {
                 state.seen = seen;
                 state.config = config;
                 state.problem = problem;
+                *shared.published() = state.snapshot();
                 set_aside
             }
             Err(error) => {
@@ -286,19 +303,20 @@ impl ConfigService {
         self.set_aside.as_ref()
     }
 
-    /// The current configuration and its revision.
+    /// The current configuration and its revision. Never waits for a save in progress (it
+    /// answers with the state before it).
     pub fn snapshot(&self) -> ConfigSnapshot {
-        self.shared.lock().snapshot()
+        self.shared.published().clone()
     }
 
     /// The current revision.
     pub fn revision(&self) -> u64 {
-        self.shared.lock().revision
+        self.shared.published().revision
     }
 
     /// Why the file on disk is not what runs, if it is not.
     pub fn problem(&self) -> Option<ConfigProblem> {
-        self.shared.lock().problem.clone()
+        self.shared.published().problem.clone()
     }
 
     /// Every change from now on, in revision order (take a [`snapshot`](Self::snapshot) after
@@ -325,7 +343,7 @@ impl ConfigService {
     ) -> std::result::Result<ConfigSnapshot, E> {
         let path = &self.shared.path;
         let mut state = self.shared.lock();
-        state.reconcile(path);
+        self.shared.reconcile(&mut state);
         if base != state.revision {
             return Err(Error::ConfigStale {
                 base,
@@ -346,7 +364,7 @@ impl ConfigService {
         state.config = next;
         state.problem = None;
         state.revision += 1;
-        state.publish(ChangeCause::Saved);
+        self.shared.publish(&mut state, ChangeCause::Saved);
         Ok(state.snapshot())
     }
 }

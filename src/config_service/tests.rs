@@ -361,3 +361,31 @@ fn opening_an_invalid_or_unreadable_file() {
         Err(Error::Io { .. })
     ));
 }
+
+#[test]
+fn readers_do_not_wait_for_a_save_in_progress() {
+    let s = setup_with(&["a"], Watching::Off);
+    let (entered_tx, entered) = mpsc::channel();
+    let (release_tx, release) = mpsc::channel::<()>();
+    std::thread::scope(|scope| {
+        let saving = scope.spawn(|| {
+            s.service.save(1, move |current| {
+                entered_tx.send(()).unwrap();
+                // Like a keyring waiting for the person to unlock it.
+                release.recv().unwrap();
+                add("b")(current)
+            })
+        });
+        entered.recv_timeout(PATIENCE).unwrap();
+        let (read_tx, read) = mpsc::channel();
+        let service = &s.service;
+        scope.spawn(move || {
+            let _ = read_tx.send((service.snapshot().revision, service.problem()));
+        });
+        let seen = read.recv_timeout(Duration::from_secs(2));
+        release_tx.send(()).unwrap();
+        assert_eq!(seen.expect("a reader waited for the save"), (1, None));
+        assert_eq!(saving.join().unwrap().unwrap().revision, 2);
+    });
+    assert_eq!(s.service.snapshot().revision, 2);
+}
