@@ -6,8 +6,11 @@
 //! watched (with the `notify` crate) and only events naming the file are kept. After a
 //! quiet [`WatchSettings::debounce`] the file is read once and its content compared, by hash,
 //! with the content last seen: a save that wrote the same bytes, a `touch`, or the app's own save
-//! (announced with [`ConfigWatcher::note_own_write`] or made with [`ConfigWatcher::save`]) is not
-//! reported. If the platform watch cannot be set up, the file is polled instead.
+//! (announced with [`ConfigWatcher::note_own_write`]) is not reported. If the platform watch
+//! cannot be set up, the file is polled instead.
+//!
+//! The watcher only notices; it never writes. The app's one writer of `config.toml` is
+//! [`crate::config_service`], which starts a watcher and decides what a change means.
 //!
 //! What is reported differs from [`config::load_file`] on purpose in one case: a file that is not
 //! TOML at all (a half-typed edit) is reported as [`Error::ConfigInvalid`] naming the line, and
@@ -19,7 +22,7 @@
 //! is the baseline (not reported), so an edit between the load and the start cannot be missed.
 
 use crate::config::{self, Config, LoadedConfig};
-use crate::{Error, Result, atomic_file};
+use crate::{Error, Result};
 use ::notify::event::{AccessKind, AccessMode};
 use ::notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use std::ffi::OsString;
@@ -188,16 +191,9 @@ impl ConfigWatcher {
         *self.shared.last() = fingerprint_bytes(content.as_bytes());
     }
 
-    /// Saves `config` to the watched file like [`config::save_file`], without it being reported
-    /// back as a hand edit.
-    pub fn save(&self, config: &Config) -> Result<()> {
-        let text = config::to_toml_string(config)?;
-        self.note_own_write(&text);
-        atomic_file::write_atomic(&self.path, text.as_bytes())
-    }
-
+    /// Reads done so far (tests wait for "the watcher looked and stayed quiet").
     #[cfg(test)]
-    fn checks(&self) -> u64 {
+    pub(crate) fn checks(&self) -> u64 {
         self.shared.checks.load(Ordering::SeqCst)
     }
 }
@@ -314,15 +310,16 @@ impl<F: Fn(Result<LoadedConfig>)> Worker<F> {
 }
 
 /// Reads the file once: its fingerprint and what it loads as (see the module docs).
-fn read(path: &Path) -> (u64, Result<LoadedConfig>) {
+pub(crate) fn read(path: &Path) -> (u64, Result<LoadedConfig>) {
     let loaded = |config| LoadedConfig {
         config,
         set_aside: None,
         set_aside_reason: None,
     };
-    match std::fs::read(path) {
+    let read = std::fs::read(path);
+    let seen = fingerprint_read(&read);
+    match read {
         Ok(bytes) => {
-            let seen = fingerprint_bytes(&bytes);
             let result = match String::from_utf8(bytes) {
                 Ok(text) => config::parse_str(&text).map(loaded),
                 Err(e) => Err(Error::Corrupt {
@@ -335,11 +332,9 @@ fn read(path: &Path) -> (u64, Result<LoadedConfig>) {
             };
             (seen, result)
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            (fingerprint(&"absent"), Ok(loaded(Config::default())))
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (seen, Ok(loaded(Config::default()))),
         Err(source) => (
-            fingerprint(&("unreadable", source.kind().to_string())),
+            seen,
             Err(Error::Io {
                 action: "reading",
                 path: path.to_path_buf(),
@@ -349,7 +344,17 @@ fn read(path: &Path) -> (u64, Result<LoadedConfig>) {
     }
 }
 
-fn fingerprint_bytes(bytes: &[u8]) -> u64 {
+/// The fingerprint of one attempt to read the file: its content, "absent", or "unreadable".
+pub(crate) fn fingerprint_read(read: &std::io::Result<Vec<u8>>) -> u64 {
+    match read {
+        Ok(bytes) => fingerprint_bytes(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => fingerprint(&"absent"),
+        Err(e) => fingerprint(&("unreadable", e.kind().to_string())),
+    }
+}
+
+/// The fingerprint of file content (what [`ConfigWatcher::note_own_write`] records).
+pub(crate) fn fingerprint_bytes(bytes: &[u8]) -> u64 {
     fingerprint(&("content", bytes))
 }
 
@@ -363,6 +368,7 @@ fn fingerprint(value: &impl Hash) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::atomic_file;
     use std::io::Write;
 
     /// Long enough for a loaded 2-core machine; a passing test never waits this long.
@@ -524,11 +530,13 @@ mod tests {
         atomic_file::write_atomic(&s.path, own.as_bytes()).unwrap();
         assert_quiet_after_checks(&s, 1);
 
-        // `save` does the same in one call.
+        // Again with what `config_service` writes: the serialized config.
         let mut config = config::parse_str(&config_text("saved")).unwrap();
         config.subscriptions[0].name = "Saved".into();
+        let text = config::to_toml_string(&config).unwrap();
         let before = s.watcher.checks();
-        s.watcher.save(&config).unwrap();
+        s.watcher.note_own_write(&text);
+        atomic_file::write_atomic(&s.path, text.as_bytes()).unwrap();
         assert_quiet_after_checks(&s, before + 1);
 
         // A hand edit back to an earlier content is still a change.

@@ -70,6 +70,18 @@ pub enum Error {
         /// Why it failed.
         reason: String,
     },
+    /// A configuration change was based on a revision that is no longer current: the file was
+    /// saved from elsewhere (another window) or edited by hand since the change started. Nothing
+    /// was written; the caller reloads and makes the change again on the fresh configuration.
+    #[error(
+        "the configuration changed elsewhere \u{2014} reload and try again (this change started from revision {base}, the current one is {current})"
+    )]
+    ConfigStale {
+        /// The revision the change started from.
+        base: u64,
+        /// The revision the configuration has now.
+        current: u64,
+    },
 }
 
 impl Error {
@@ -83,7 +95,9 @@ impl Error {
             | Error::Corrupt { .. }
             | Error::InvalidRequest { .. }
             | Error::NoDirectories
-            | Error::HistoryTooNew { .. } => false,
+            | Error::HistoryTooNew { .. }
+            // The same change from the same revision fails again: it needs a reload first.
+            | Error::ConfigStale { .. } => false,
         }
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod atomic_file;
 pub mod config;
+pub mod config_service;
 pub mod config_watch;
 pub mod diagnostics;
 pub mod engine;

@@ -17,10 +17,11 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use sse_tray::config::Config;
 use sse_tray::config::{Auth, SecretLocation, SubscriptionConfig};
+use sse_tray::config_service::{ConfigService, Watching};
 use sse_tray::engine::ConnectionSpec;
 use sse_tray::secrets::{CredentialError, KeyringStatus, SecretStore, with_credentials};
 use sse_tray::settings::{AuthForm, SettingsEditor, SubscriptionForm};
@@ -473,7 +474,8 @@ fn scenario_in_child() {
             // The settings window refuses to keep the secret in the file without the opt-in…
             let dir = tempfile::tempdir().unwrap();
             let paths = sse_tray::paths::AppPaths::under(dir.path());
-            let editor = SettingsEditor::new(paths.clone(), test_store());
+            let service = ConfigService::open_with(paths.config_file(), Watching::Off).unwrap();
+            let editor = SettingsEditor::new(Arc::new(service), test_store());
             let mut form = SubscriptionForm {
                 name: "Feed".into(),
                 url: "https://feed.example.com/events".into(),
@@ -485,9 +487,7 @@ fn scenario_in_child() {
                 },
                 ..SubscriptionForm::default()
             };
-            let refused = editor
-                .save_subscription(&Config::default(), &form)
-                .unwrap_err();
+            let refused = editor.save_subscription(1, &form).unwrap_err();
             assert_eq!(refused.fields[0].field, "auth.secret", "{refused:?}");
             assert!(
                 refused.message.contains("keyring is unavailable")
@@ -500,7 +500,7 @@ fn scenario_in_child() {
             );
             // … and keeps it there once the person opts in.
             form.auth.plaintext = true;
-            let (config, saved) = editor.save_subscription(&Config::default(), &form).unwrap();
+            let (snapshot, saved) = editor.save_subscription(1, &form).unwrap();
             let text = std::fs::read_to_string(paths.config_file()).unwrap();
             assert!(text.contains("store = \"plaintext\"") && text.contains(secret));
 
@@ -509,7 +509,7 @@ fn scenario_in_child() {
             // Saving again without the opt-in moves the secret out of the file into the keyring.
             let mut moved = SubscriptionForm::from_config(&saved, true);
             moved.auth.plaintext = false;
-            editor.save_subscription(&config, &moved).unwrap();
+            editor.save_subscription(snapshot.revision, &moved).unwrap();
             let text = std::fs::read_to_string(paths.config_file()).unwrap();
             assert!(
                 !text.contains(secret) && text.contains("store = \"keyring\""),

@@ -6,6 +6,7 @@
 'use strict';
 
 const { invoke } = window.__TAURI__.core;
+const { listen } = window.__TAURI__.event;
 const $ = (id) => document.getElementById(id);
 const TICK_MS = 1000;
 
@@ -19,7 +20,6 @@ const state = {
   editSeq: 0,           // bumps on every edit of #sub-form, so a save does not mark later edits clean
   dndPending: false,    // a do-not-disturb change is in flight: leave #dnd as the user set it
   inFlight: 0,          // own commands that change the config, running now
-  mutations: 0,         // bumps at the start and end of each own change (see poll())
   seq: 0,               // orders settings_get() requests against own changes (see loadSettings())
   lastMutationSeq: 0,
   lastLoadSeq: 0,
@@ -186,24 +186,40 @@ function showErrors(scope, messageEl, error) {
 
 // ---------- own changes to the config ----------
 
+// The revision of the configuration this page shows. Every change names it, so the app refuses a
+// change started before another window saved or config.toml was edited by hand ("stale").
+function revision() { return state.settings?.revision ?? 0; }
+
 // Runs a command that changes the config; when it succeeds, `done(result)` updates local state
-// and settings_get() is reloaded. Until that reload is in, poll() ignores revision changes: they
-// are our own, not a hand edit. A failed command changed nothing, so nothing is reloaded (and the
-// field errors it produced stay on screen).
+// and settings_get() is reloaded. Until that reload is in, onConfigChanged() ignores pushed
+// changes: they are our own, not a hand edit. A failed command changed nothing, so nothing is
+// reloaded (and the field errors it produced stay on screen) — except a stale one: then the
+// fresh configuration is loaded, unsaved edits are kept, and the reload banner asks what to do.
 async function mutate(run, done) {
   state.inFlight += 1;
-  state.mutations += 1;
   state.seq += 1;
   state.lastMutationSeq = state.seq;
   try {
     const result = await run();
     done?.(result);
-    try { await loadSettings(false); } catch { /* the next poll retries */ }
+    try { await loadSettings(false); } catch { /* the next change or a reload retries */ }
     return result;
+  } catch (error) {
+    if (error && error.stale === true) {
+      try { await loadSettings(true); } catch { /* the banner still offers a reload */ }
+      $('config-changed').hidden = false;
+    }
+    throw error;
   } finally {
     state.inFlight -= 1;
-    state.mutations += 1;
-  }
+    }
+}
+
+// The app pushes `config-changed` once it applied a change (a save from any window, a hand edit
+// of config.toml, an invalid edit): a new revision is loaded as an outside change.
+async function onConfigChanged(changed) {
+  if (!state.settings || state.inFlight > 0) return; // firstLoad() or mutate() loads it anyway
+  if (changed !== state.settings.revision) await loadSettings(true);
 }
 
 function clone(value) { return JSON.parse(JSON.stringify(value)); }
@@ -268,7 +284,7 @@ async function setEnabled(id, toggle) {
   const enabled = toggle.checked;
   setMessage($('list-message'), '', '');
   try {
-    await mutate(() => invoke('settings_set_enabled', { id, enabled }), () => {
+    await mutate(() => invoke('settings_set_enabled', { id, enabled, revision: revision() }), () => {
       const sub = state.settings.subscriptions.find((s) => s.id === id);
       if (sub) sub.enabled = enabled;
       if (state.editing && state.editing.id === id) { state.editing.enabled = enabled; $('f-enabled').checked = enabled; }
@@ -506,7 +522,7 @@ async function saveSubscription() {
   setBusy(true, false);
   const seq = state.editSeq;
   try {
-    await mutate(() => invoke('settings_save_subscription', { form }), (saved) => {
+    await mutate(() => invoke('settings_save_subscription', { form, revision: revision() }), (saved) => {
       const untouched = state.editSeq === seq;
       if (saved && typeof saved === 'object' && saved.id) {
         const subs = state.settings.subscriptions;
@@ -555,7 +571,7 @@ async function deleteSubscription() {
   if (!id || state.busy) return;
   setBusy(true, false);
   try {
-    await mutate(() => invoke('settings_delete_subscription', { id }), () => {
+    await mutate(() => invoke('settings_delete_subscription', { id, revision: revision() }), () => {
       state.settings.subscriptions = state.settings.subscriptions.filter((s) => s.id !== id);
       closeForm('Deleted.');
     });
@@ -609,7 +625,7 @@ async function saveNotifications() {
   if (local.length) { showErrors(scope, $('n-message'), { message: 'Not saved.', fields: local }); return; }
   $('n-save').disabled = true;
   try {
-    await mutate(() => invoke('settings_save_notifications', { form }), () => {
+    await mutate(() => invoke('settings_save_notifications', { form, revision: revision() }), () => {
       state.notifDirty = false;
       if (state.settings) state.settings.notifications = form;
     });
@@ -833,10 +849,11 @@ async function reconnect(id, button) {
   }
 }
 
+// Live connection facts, every second while the window is visible. (Configuration changes are
+// pushed instead: see onConfigChanged().)
 async function poll() {
   if (state.polling) return;
   state.polling = true;
-  const mark = state.mutations;
   try {
     const d = await invoke('diagnostics');
     state.diag = d;
@@ -845,9 +862,7 @@ async function poll() {
     renderDiagnostics();
     renderListStates();
     if ($('diag-message').textContent.startsWith('Diagnostics')) setMessage($('diag-message'), '', '');
-    const own = mark !== state.mutations || state.inFlight > 0;
     if (!state.settings) await firstLoad(); // the first settings_get() failed: retry while the window is open
-    else if (!own && d.revision !== state.settings.revision) await loadSettings(true);
   } catch (error) {
     setMessage($('diag-message'), `Diagnostics are not available: ${normalizeError(error).message}`, 'error');
   } finally {
@@ -932,7 +947,7 @@ async function importConfig() {
   const text = $('import-text').value;
   $('import-yes').disabled = true;
   try {
-    const result = await mutate(() => invoke('settings_import', { text }), () => {
+    const result = await mutate(() => invoke('settings_import', { text, revision: revision() }), () => {
       // The user chose to replace everything: open edits are gone with it.
       closeForm();
       state.notifDirty = false;
@@ -1057,6 +1072,14 @@ async function firstLoad() {
 
 async function start() {
   wire();
+  try {
+    await listen('config-changed', (event) => {
+      onConfigChanged(event.payload?.revision).catch((error) => showStartError(error));
+    });
+  } catch (error) {
+    // Without the pushed event this window would not learn of hand edits: say so.
+    showStartError(`Changes made elsewhere will not show until this window is reopened: ${normalizeError(error).message}`);
+  }
   await firstLoad();
   followVisibility();
 }

@@ -1,30 +1,58 @@
 //! Putting a new configuration into effect while the app runs — after a save in the settings
-//! window, an import, or a hand edit of `config.toml` noticed by the watcher. The engine's own
+//! window, an import, or a hand edit of `config.toml`: every one arrives as a change announced
+//! by the core's config service and is applied here, on one thread, in revision order. The engine's own
 //! diff keeps unchanged subscriptions connected; this module only gathers the pieces (secrets
 //! resolved, the demo while nothing is configured, notification preferences, the window's lists)
 //! so every path applies a config the same way.
 
-use crate::state::{AppState, ConfigProblem, SubscriptionInfo, lock};
+use crate::state::{AppState, SubscriptionInfo, lock};
+use serde::Serialize;
 use sse_tray::SubscriptionId;
-use sse_tray::config::{Config, LoadedConfig};
+use sse_tray::config::Config;
+use sse_tray::config_service::{ChangeCause, ConfigChange};
 use sse_tray::diagnostics::Diagnostics;
 use sse_tray::engine::{ConnectionState, Report, ReportBody, StopReason};
 use sse_tray::event::now_unix_ms;
 use sse_tray::notify::NotifySubscription;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::mpsc::Receiver;
+use tauri::{AppHandle, Emitter};
 
-/// Makes `config` the running configuration. Blocking (the keyring is asked for secrets):
-/// call it from a blocking thread. A config equal to the running one changes nothing, so the
-/// watcher seeing the app's own save is harmless.
-pub fn apply(state: &AppState, config: Config) {
-    apply_config(state, config, false);
+/// What the windows get, as the `config-changed` event, after a change was applied.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConfigChanged {
+    /// The configuration's revision now.
+    pub revision: u64,
 }
 
-/// Applies a configuration the settings window just saved. Always re-resolves secrets: a
-/// replaced token leaves `config.toml` (and so the [`Config`]) unchanged, yet must reconnect.
-pub fn apply_saved(state: &AppState, config: Config) {
-    apply_config(state, config, true);
+/// Applies every change the config service announces — the app's own saves and hand edits
+/// alike, in revision order, on this one thread — then tells the windows with a
+/// `config-changed` event (so they need not poll). Changes up to `applied` (what startup ran)
+/// are skipped. Returns when the service is gone.
+pub fn follow_config(
+    state: &Arc<AppState>,
+    changes: &Receiver<ConfigChange>,
+    app: &AppHandle,
+    mut applied: u64,
+) {
+    for change in changes {
+        let revision = change.snapshot.revision;
+        if revision <= applied {
+            continue;
+        }
+        applied = revision;
+        if let Some(problem) = &change.snapshot.problem {
+            tracing::warn!(key = %problem.key, reason = %problem.reason,
+                "config.toml has an error; the previous configuration keeps running");
+        }
+        // A save always re-resolves secrets: a replaced token leaves `config.toml` (and so the
+        // [`Config`]) unchanged, yet must reconnect.
+        let force = change.cause == ChangeCause::Saved;
+        apply_config(state, change.snapshot.config, force);
+        if let Err(error) = app.emit("config-changed", ConfigChanged { revision }) {
+            tracing::warn!(%error, "could not tell the windows that the configuration changed");
+        }
+    }
 }
 
 /// Applies the running configuration again, asking the keyring anew (a secret saved meanwhile,
@@ -35,13 +63,13 @@ pub fn reapply(state: &AppState) {
     apply_config(state, config, true);
 }
 
+/// Makes `config` the running configuration. Blocking (the keyring is asked for secrets). A
+/// config equal to the running one changes nothing unless `force`d.
 fn apply_config(state: &AppState, config: Config, force: bool) {
     let changed = force || *lock(&state.config) != config;
-    let problem_cleared = lock(&state.config_problem).take().is_some();
     if !changed {
-        if problem_cleared {
-            state.revision.fetch_add(1, Ordering::SeqCst);
-        }
+        // The file's problem may have come or gone: the tray names it.
+        state.refresh.notify_one();
         return;
     }
     let (mut specs, unresolved) =
@@ -113,7 +141,6 @@ fn apply_config(state: &AppState, config: Config, force: bool) {
     }
     drop(diagnostics);
     *lock(&state.config) = config;
-    state.revision.fetch_add(1, Ordering::SeqCst);
     state.refresh.notify_one();
 }
 
@@ -135,41 +162,4 @@ pub fn credential_missing(
         now_unix_ms(),
     );
     stopped
-}
-
-/// What the watcher calls with each changed `config.toml`: a valid file is applied; an invalid
-/// one is reported and the running configuration stays.
-pub fn on_file_changed(state: &Arc<AppState>, loaded: sse_tray::Result<LoadedConfig>) {
-    match loaded {
-        Ok(loaded) => {
-            if let Some(aside) = loaded.set_aside {
-                // Not TOML at all: it was moved aside; keep running what runs and say so.
-                *lock(&state.config_problem) = Some(ConfigProblem {
-                    key: "(file)".into(),
-                    reason: format!(
-                        "config.toml was unreadable ({}) and was moved to {}",
-                        loaded.set_aside_reason.unwrap_or_default(),
-                        aside.display()
-                    ),
-                });
-                state.revision.fetch_add(1, Ordering::SeqCst);
-                return;
-            }
-            apply(state, loaded.config);
-        }
-        Err(sse_tray::Error::ConfigInvalid { key, reason }) => {
-            tracing::warn!(%key, %reason, "config.toml has an error; the previous configuration keeps running");
-            *lock(&state.config_problem) = Some(ConfigProblem { key, reason });
-            state.revision.fetch_add(1, Ordering::SeqCst);
-            state.refresh.notify_one();
-        }
-        Err(error) => {
-            tracing::warn!(%error, "config.toml could not be read");
-            *lock(&state.config_problem) = Some(ConfigProblem {
-                key: "(file)".into(),
-                reason: error.to_string(),
-            });
-            state.revision.fetch_add(1, Ordering::SeqCst);
-        }
-    }
 }

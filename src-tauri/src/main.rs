@@ -108,6 +108,14 @@ fn main() -> ExitCode {
                 started.actions,
             ));
             tauri::async_runtime::spawn(quit_on_signal(app.handle().clone()));
+            {
+                let (state, app, changes) =
+                    (state.clone(), app.handle().clone(), started.config_changes);
+                let applied = started.config_revision;
+                std::thread::Builder::new()
+                    .name("config-apply".into())
+                    .spawn(move || live::follow_config(&state, &changes, &app, applied))?;
+            }
             if options.settings {
                 window::show_kind(app.handle(), window::Kind::Settings);
             } else if !options.hidden {

@@ -1,14 +1,17 @@
 //! The settings window's IPC commands. Each one hands the work to the core's
 //! [`SettingsEditor`](sse_tray::settings::SettingsEditor) on a blocking thread (the keyring and
-//! the config file are blocking), then puts the saved configuration into effect with
-//! [`live::apply_saved`]. Errors go back as the core's [`FormErrors`] so the page can show each one next
-//! to its field. No secret is ever returned: forms carry only "saved: yes/no".
+//! the config file are blocking). A change names the `revision` the page loaded: one started
+//! before another save or a hand edit comes back as a stale [`FormErrors`] and writes nothing.
+//! What is saved is put into effect by [`live::follow_config`], which then pushes
+//! `config-changed` to the windows. Errors go back as the core's [`FormErrors`] so the page can
+//! show each one next to its field. No secret is ever returned: forms carry only "saved: yes/no".
 
 use crate::live;
-use crate::state::{AppState, ConfigProblem, lock};
+use crate::state::{AppState, lock};
 use serde::{Deserialize, Serialize};
 use sse_tray::SubscriptionId;
 use sse_tray::config::SecretLocation;
+use sse_tray::config_service::ConfigProblem;
 use sse_tray::diagnostics::SubscriptionDiagnostics;
 use sse_tray::engine::ConnectionState;
 use sse_tray::event::now_unix_ms;
@@ -20,7 +23,6 @@ use sse_tray::settings::{
     self, FormErrors, Imported, NotificationsForm, SecretPlan, SubscriptionForm,
 };
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tauri::{AppHandle, State};
 use tauri_plugin_autostart::ManagerExt;
@@ -115,7 +117,8 @@ pub async fn settings_get(app: AppHandle, state: StateRef<'_>) -> Result<Setting
     let autostart = autostart_view(&app);
     let state = state.inner().clone();
     blocking(&state, move |state| {
-        let config = lock(&state.config).clone();
+        let snapshot = state.editor.config().snapshot();
+        let config = snapshot.config;
         let keyring = match state.editor.secrets().availability() {
             KeyringStatus::Available => KeyringView {
                 available: true,
@@ -127,9 +130,9 @@ pub async fn settings_get(app: AppHandle, state: StateRef<'_>) -> Result<Setting
             },
         };
         Ok(SettingsView {
-            revision: state.revision.load(Ordering::SeqCst),
+            revision: snapshot.revision,
             config_path: state.paths.config_file().display().to_string(),
-            config_error: lock(&state.config_problem).clone(),
+            config_error: snapshot.problem,
             keyring,
             autostart,
             dnd: dnd_view(state),
@@ -141,46 +144,47 @@ pub async fn settings_get(app: AppHandle, state: StateRef<'_>) -> Result<Setting
     .await
 }
 
-/// Saves one subscription (new or edited) and applies it: only it reconnects.
+/// Saves one subscription (new or edited) on top of `revision`; once applied, only it
+/// reconnects.
 #[tauri::command]
 pub async fn settings_save_subscription(
     state: StateRef<'_>,
     form: SubscriptionForm,
+    revision: u64,
 ) -> Result<SubscriptionForm> {
     blocking(state.inner(), move |state| {
-        let current = lock(&state.config).clone();
-        let (next, saved) = state.editor.save_subscription(&current, &form)?;
+        let (_, saved) = state.editor.save_subscription(revision, &form)?;
         let secret_saved = state.editor.secret_saved(&saved);
-        live::apply_saved(state, next);
         Ok(SubscriptionForm::from_config(&saved, secret_saved))
     })
     .await
 }
 
-/// Removes a subscription (its history stays).
+/// Removes a subscription (its history stays), on top of `revision`.
 #[tauri::command]
-pub async fn settings_delete_subscription(state: StateRef<'_>, id: String) -> Result<()> {
+pub async fn settings_delete_subscription(
+    state: StateRef<'_>,
+    id: String,
+    revision: u64,
+) -> Result<()> {
     blocking(state.inner(), move |state| {
-        let current = lock(&state.config).clone();
-        let next = state
-            .editor
-            .delete_subscription(&current, &SubscriptionId::new(id))?;
-        live::apply_saved(state, next);
-        Ok(())
+        let id = SubscriptionId::new(id);
+        state.editor.delete_subscription(revision, &id).map(drop)
     })
     .await
 }
 
-/// Turns a subscription on or off.
+/// Turns a subscription on or off, on top of `revision`.
 #[tauri::command]
-pub async fn settings_set_enabled(state: StateRef<'_>, id: String, enabled: bool) -> Result<()> {
+pub async fn settings_set_enabled(
+    state: StateRef<'_>,
+    id: String,
+    enabled: bool,
+    revision: u64,
+) -> Result<()> {
     blocking(state.inner(), move |state| {
-        let current = lock(&state.config).clone();
-        let next = state
-            .editor
-            .set_enabled(&current, &SubscriptionId::new(id), enabled)?;
-        live::apply_saved(state, next);
-        Ok(())
+        let id = SubscriptionId::new(id);
+        state.editor.set_enabled(revision, &id, enabled).map(drop)
     })
     .await
 }
@@ -221,7 +225,7 @@ pub async fn settings_test_connection(
     form: SubscriptionForm,
 ) -> Result<ProbeView> {
     let spec = blocking(state.inner(), move |state| {
-        let current = lock(&state.config).clone();
+        let current = state.editor.config().snapshot().config;
         let (mut spec, plan) = state.editor.validate(&current, &form)?;
         // A secret typed but not saved yet is used as if it were in the file, in memory only.
         if let Some(secret) = plan.secret_in_hand() {
@@ -247,17 +251,15 @@ fn set_plaintext(auth: &mut sse_tray::config::Auth, value: &str) {
     }
 }
 
-/// Saves throttle, quiet hours and the master switch.
+/// Saves throttle, quiet hours and the master switch, on top of `revision`.
 #[tauri::command]
 pub async fn settings_save_notifications(
     state: StateRef<'_>,
     form: NotificationsForm,
+    revision: u64,
 ) -> Result<()> {
     blocking(state.inner(), move |state| {
-        let current = lock(&state.config).clone();
-        let next = state.editor.save_notifications(&current, &form)?;
-        live::apply_saved(state, next);
-        Ok(())
+        state.editor.save_notifications(revision, &form).map(drop)
     })
     .await
 }
@@ -341,11 +343,10 @@ pub struct ErrorView {
     at: i64,
 }
 
-/// The diagnostics poll's answer.
+/// The diagnostics poll's answer. (Configuration changes are pushed as `config-changed`.)
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DiagnosticsPoll {
-    revision: u64,
     config_error: Option<ConfigProblem>,
     subscriptions: Vec<DiagnosticsView>,
 }
@@ -393,8 +394,7 @@ pub async fn diagnostics(state: StateRef<'_>) -> Result<DiagnosticsPoll> {
         })
         .collect();
     Ok(DiagnosticsPoll {
-        revision: state.revision.load(Ordering::SeqCst),
-        config_error: lock(&state.config_problem).clone(),
+        config_error: state.editor.config().problem(),
         subscriptions,
     })
 }
@@ -430,7 +430,7 @@ pub struct ExportView {
 /// The configuration as TOML without secrets, also saved to the Downloads folder.
 #[tauri::command]
 pub async fn settings_export(state: StateRef<'_>) -> Result<ExportView> {
-    let config = lock(&state.config).clone();
+    let config = state.editor.config().snapshot().config;
     let exported = settings::export(&config).map_err(FormErrors::from)?;
     let folder = directories::UserDirs::new()
         .and_then(|dirs| dirs.download_dir().map(std::path::Path::to_path_buf))
@@ -452,13 +452,11 @@ pub async fn settings_export(state: StateRef<'_>) -> Result<ExportView> {
     })
 }
 
-/// Replaces the configuration with an imported one.
+/// Replaces the configuration with an imported one, on top of `revision`.
 #[tauri::command]
-pub async fn settings_import(state: StateRef<'_>, text: String) -> Result<Imported> {
+pub async fn settings_import(state: StateRef<'_>, text: String, revision: u64) -> Result<Imported> {
     blocking(state.inner(), move |state| {
-        let imported = state.editor.import(&text)?;
-        live::apply_saved(state, imported.config.clone());
-        Ok(imported)
+        state.editor.import(revision, &text)
     })
     .await
 }

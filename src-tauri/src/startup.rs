@@ -4,9 +4,9 @@
 
 use crate::launch::LaunchOptions;
 use crate::sink::AppSink;
-use crate::state::{AppState, ConfigProblem, Live, SubscriptionInfo};
-use sse_tray::config::{self, Config, SubscriptionConfig};
-use sse_tray::config_watch::ConfigWatcher;
+use crate::state::{AppState, Live, SubscriptionInfo};
+use sse_tray::config::SubscriptionConfig;
+use sse_tray::config_service::{ConfigChange, ConfigService};
 use sse_tray::diagnostics::Diagnostics;
 use sse_tray::engine::{ConnectionState, Engine, EngineOptions};
 use sse_tray::history::HistoryStore;
@@ -19,7 +19,6 @@ use sse_tray::resume_state::ResumeStore;
 use sse_tray::secrets::SecretStore;
 use sse_tray::settings::{SettingsEditor, runtime_specs};
 use sse_tray_server::{DemoFeed, DemoOptions, start_demo};
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -35,6 +34,11 @@ pub struct Started {
     pub actions: mpsc::Receiver<NotificationAction>,
     /// The demo server, when it runs.
     pub demo: Option<DemoFeed>,
+    /// Changes of the configuration after the one the engine started with, to apply
+    /// ([`crate::live::follow_config`]).
+    pub config_changes: std::sync::mpsc::Receiver<ConfigChange>,
+    /// The revision of the configuration the engine started with.
+    pub config_revision: u64,
 }
 
 /// Why the app could not start.
@@ -59,27 +63,27 @@ fn demo_subscription(feed: &DemoFeed) -> sse_tray::Result<SubscriptionConfig> {
 /// Starts everything. Must run inside the async runtime.
 pub async fn start(paths: AppPaths, options: LaunchOptions) -> Result<Started, StartError> {
     let mut notices = Vec::new();
-    // An invalid config.toml does not keep the app from starting: it runs with nothing
-    // configured (the demo), and the settings window shows the error to fix.
-    let (config, config_problem) = match config::load(&paths) {
-        Ok(loaded) => {
-            if let Some(aside) = &loaded.set_aside {
-                notices.push(format!(
-                    "config.toml was unreadable and was moved to {}",
-                    aside.display()
-                ));
-            }
-            (loaded.config, None)
-        }
-        Err(sse_tray::Error::ConfigInvalid { key, reason }) => {
-            notices.push(format!(
-                "config.toml has an error at {key}: {reason}. Fix it in Settings or in the file."
-            ));
-            (Config::default(), Some(ConfigProblem { key, reason }))
-        }
-        Err(other) => return Err(other.into()),
-    };
-    let editor = SettingsEditor::new(paths.clone(), SecretStore::new());
+    // The service watches config.toml before loading it, so no hand edit falls in between. An
+    // invalid file does not keep the app from starting: it runs with nothing configured (the
+    // demo), and the settings window shows the error to fix.
+    let service = ConfigService::open(paths.config_file())?;
+    if let Some(aside) = service.set_aside_at_open() {
+        notices.push(format!(
+            "config.toml was unreadable and was moved to {}",
+            aside.path.display()
+        ));
+    }
+    // Subscribed before the snapshot, so no change falls between the two.
+    let config_changes = service.subscribe();
+    let snapshot = service.snapshot();
+    if let Some(problem) = &snapshot.problem {
+        notices.push(format!(
+            "config.toml has an error at {}: {}. Fix it in Settings or in the file.",
+            problem.key, problem.reason
+        ));
+    }
+    let (config_revision, config) = (snapshot.revision, snapshot.config);
+    let editor = SettingsEditor::new(Arc::new(service), SecretStore::new());
     let (mut subscriptions, unresolved) = runtime_specs(&config, editor.secrets());
     let demo = if options.demo || config.subscriptions.is_empty() {
         let feed = start_demo(DemoOptions::default()).await?;
@@ -163,12 +167,9 @@ pub async fn start(paths: AppPaths, options: LaunchOptions) -> Result<Started, S
         }),
         paths,
         config: Mutex::new(config),
-        config_problem: Mutex::new(config_problem),
-        revision: AtomicU64::new(1),
         editor,
         demo: demo.as_ref().map(|(_, spec)| spec.clone()),
         diagnostics: Mutex::new(diagnostics),
-        watcher: Mutex::new(None),
         history: Mutex::new(reader),
         engine: Mutex::new(None),
         ui: Mutex::new(None),
@@ -192,25 +193,11 @@ pub async fn start(paths: AppPaths, options: LaunchOptions) -> Result<Started, S
         EngineOptions::default().with_retention(retention),
     )?;
     *crate::state::lock(&state.engine) = Some(engine);
-    watch_config(&state);
     Ok(Started {
         state,
         actions,
         demo: demo.map(|(feed, _)| feed),
+        config_changes,
+        config_revision,
     })
-}
-
-/// Picks up hand edits of `config.toml` while the app runs. Without a watcher the app still
-/// works; edits then take effect at the next start.
-fn watch_config(state: &Arc<AppState>) {
-    let weak = Arc::downgrade(state);
-    let started = ConfigWatcher::start(state.paths.config_file(), move |loaded| {
-        if let Some(state) = weak.upgrade() {
-            crate::live::on_file_changed(&state, loaded);
-        }
-    });
-    match started {
-        Ok(watcher) => *crate::state::lock(&state.watcher) = Some(watcher),
-        Err(error) => tracing::warn!(%error, "not watching config.toml for edits"),
-    }
 }

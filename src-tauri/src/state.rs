@@ -5,7 +5,6 @@
 use serde::Serialize;
 use sse_tray::SubscriptionId;
 use sse_tray::config::{Config, SubscriptionConfig};
-use sse_tray::config_watch::ConfigWatcher;
 use sse_tray::diagnostics::Diagnostics;
 use sse_tray::engine::{ConnectionState, Engine};
 use sse_tray::history::{HistoryStore, StoredEvent};
@@ -13,7 +12,6 @@ use sse_tray::notify::NotificationPipeline;
 use sse_tray::paths::AppPaths;
 use sse_tray::settings::SettingsEditor;
 use sse_tray::tray_status::{self as status, TrayStatus};
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tauri::ipc::Channel;
 use tokio::sync::Notify;
@@ -77,35 +75,21 @@ pub struct Live {
     pub paused: bool,
 }
 
-/// An invalid hand edit of `config.toml`, shown until the file is fixed.
-#[derive(Clone, Debug, Serialize)]
-pub struct ConfigProblem {
-    /// The key to fix (`subscription[1].url`).
-    pub key: String,
-    /// What is wrong.
-    pub reason: String,
-}
-
 /// Everything the running app holds.
 pub struct AppState {
     /// Where files live.
     pub paths: AppPaths,
     /// The subscriptions being run (the window's filter list), in configuration order.
     pub subscriptions: Mutex<Vec<SubscriptionInfo>>,
-    /// The configuration running now: the last one that was valid.
+    /// The configuration the engine runs now, as last applied from a change of the config
+    /// service (which owns the file, its revision and any problem with it: `editor.config()`).
     pub config: Mutex<Config>,
-    /// Why the file on disk is not what runs, if it is not.
-    pub config_problem: Mutex<Option<ConfigProblem>>,
-    /// Bumps whenever the running configuration changes (the settings page reloads on it).
-    pub revision: AtomicU64,
-    /// Saves settings and keeps secrets.
+    /// Saves settings through the config service and keeps secrets.
     pub editor: SettingsEditor,
     /// The built-in demo subscription, run while nothing is configured.
     pub demo: Option<SubscriptionConfig>,
     /// Per-subscription facts for the settings window and the tray.
     pub diagnostics: Mutex<Diagnostics>,
-    /// Watches `config.toml` for hand edits while the app runs.
-    pub watcher: Mutex<Option<ConfigWatcher>>,
     /// The window's own connection to the history file (the engine writes through another).
     pub history: Mutex<HistoryStore>,
     /// The engine, until Quit takes it to shut it down.
@@ -192,8 +176,9 @@ impl AppState {
                 .map_or_else(|| id.to_string(), |s| s.name.clone());
             return Some(format!("{name}: {reason}"));
         }
-        lock(&self.config_problem)
-            .as_ref()
+        self.editor
+            .config()
+            .problem()
             .map(|p| format!("config.toml has an error at {}", p.key))
     }
 

@@ -423,7 +423,13 @@ pub fn load(paths: &AppPaths) -> Result<LoadedConfig> {
 
 /// [`load`] for an explicit file (the CLI's `--config`).
 pub fn load_file(path: &Path) -> Result<LoadedConfig> {
-    let bytes = match std::fs::read(path) {
+    load_read(path, std::fs::read(path))
+}
+
+/// [`load_file`] given the outcome of reading `path`, so a caller that must know exactly which
+/// bytes were loaded (the config service fingerprints them) reads the file only once.
+pub(crate) fn load_read(path: &Path, read: std::io::Result<Vec<u8>>) -> Result<LoadedConfig> {
+    let bytes = match read {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Ok(LoadedConfig {

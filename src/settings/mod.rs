@@ -8,17 +8,19 @@
 //! - a secret goes to the OS keyring and never into `config.toml`, unless the keyring is
 //!   unavailable *and* the person ticked the plain-text opt-in for that subscription; a secret
 //!   is never sent back to the window, only "saved";
-//! - every change is written atomically to `config.toml` before it is applied, so what runs is
-//!   always what a restart would run;
+//! - every change goes through the [`ConfigService`] and names the revision the window loaded:
+//!   a change started before another save or a hand edit is refused ("changed elsewhere —
+//!   reload") instead of overwriting it; what is saved is written atomically before it is
+//!   applied, so what runs is always what a restart would run;
 //! - an export never contains a secret (plain-text secrets and credential-looking headers are
 //!   left out and listed).
 
 pub mod form;
 
 use crate::config::{self, Auth, Config, SecretLocation, SubscriptionConfig};
+use crate::config_service::{ConfigService, ConfigSnapshot};
 use crate::notify::NotificationPrefs;
 use crate::notify::schedule::{QuietHours, TimeOfDay};
-use crate::paths::AppPaths;
 use crate::secrets::{KeyringStatus, SecretStore};
 use crate::{Error, SubscriptionId};
 pub use form::{
@@ -26,6 +28,7 @@ pub use form::{
     SubscriptionForm, field_of_key,
 };
 use serde::Serialize;
+use std::sync::Arc;
 
 /// Why a form was not saved: a message, and the fields to mark.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, thiserror::Error)]
@@ -35,6 +38,9 @@ pub struct FormErrors {
     pub message: String,
     /// Errors to show next to their fields.
     pub fields: Vec<FieldError>,
+    /// The change started from an old revision of the configuration: the window should reload
+    /// (and offer to keep the person's unsaved edits) before trying again.
+    pub stale: bool,
 }
 
 /// One field's error.
@@ -56,6 +62,7 @@ impl FormErrors {
                 field: field.to_owned(),
                 message,
             }],
+            stale: false,
         }
     }
 
@@ -64,6 +71,7 @@ impl FormErrors {
         FormErrors {
             message: message.into(),
             fields: Vec::new(),
+            stale: false,
         }
     }
 }
@@ -80,14 +88,18 @@ impl From<Error> for FormErrors {
                     FormErrors::field(field, reason)
                 }
             }
+            stale @ Error::ConfigStale { .. } => FormErrors {
+                stale: true,
+                ..FormErrors::general(stale.to_string())
+            },
             other => FormErrors::general(other.to_string()),
         }
     }
 }
 
-/// The settings a window edits, tied to the files they live in.
+/// The settings a window edits: the configuration (through its one service) and the secrets.
 pub struct SettingsEditor {
-    paths: AppPaths,
+    config: Arc<ConfigService>,
     secrets: SecretStore,
 }
 
@@ -95,9 +107,9 @@ pub struct SettingsEditor {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Imported {
-    /// The configuration now saved.
+    /// The configuration now saved, and its revision.
     #[serde(skip)]
-    pub config: Config,
+    pub saved: ConfigSnapshot,
     /// How many subscriptions it has.
     pub imported: usize,
     /// Names of subscriptions whose secret must be entered before they can connect.
@@ -131,9 +143,14 @@ fn looks_secret(header: &str) -> bool {
 }
 
 impl SettingsEditor {
-    /// An editor for the files under `paths`, keeping secrets in `secrets`.
-    pub fn new(paths: AppPaths, secrets: SecretStore) -> Self {
-        SettingsEditor { paths, secrets }
+    /// An editor saving through `config`, keeping secrets in `secrets`.
+    pub fn new(config: Arc<ConfigService>, secrets: SecretStore) -> Self {
+        SettingsEditor { config, secrets }
+    }
+
+    /// The configuration service saves go through.
+    pub fn config(&self) -> &Arc<ConfigService> {
+        &self.config
     }
 
     /// The secret store (the app resolves credentials with it).
@@ -273,9 +290,26 @@ impl SettingsEditor {
         }
     }
 
-    /// Saves a subscription form: validates, stores its secret, writes `config.toml`, and
-    /// returns the new configuration. Blocking.
+    /// Saves a subscription form on top of revision `base`: validates, stores its secret,
+    /// writes `config.toml`, and returns the new configuration and the saved subscription.
+    /// Blocking.
     pub fn save_subscription(
+        &self,
+        base: u64,
+        form: &SubscriptionForm,
+    ) -> Result<(ConfigSnapshot, SubscriptionConfig), FormErrors> {
+        let mut saved = None;
+        let snapshot = self.config.save(base, |current| {
+            let (next, spec) = self.next_with_subscription(current, form)?;
+            saved = Some(spec);
+            Ok::<_, FormErrors>(next)
+        })?;
+        let saved = saved.ok_or_else(|| FormErrors::general("the save did not run"))?;
+        Ok((snapshot, saved))
+    }
+
+    /// The step of [`Self::save_subscription`] that runs under the config lock.
+    fn next_with_subscription(
         &self,
         current: &Config,
         form: &SubscriptionForm,
@@ -304,62 +338,70 @@ impl SettingsEditor {
                 }
             }
         }
-        self.write(&next)?;
         Ok((next, spec))
     }
 
-    /// Removes a subscription and its keyring entry. Its history stays. Blocking.
+    /// Removes a subscription, on top of revision `base`, and then its keyring entry. Its
+    /// history stays. Blocking.
     pub fn delete_subscription(
         &self,
-        current: &Config,
+        base: u64,
         id: &SubscriptionId,
-    ) -> Result<Config, FormErrors> {
-        let removed = current
-            .subscription(id)
-            .ok_or_else(|| FormErrors::general("no such subscription"))?;
-        let had_keyring_secret = removed.auth.secret() == Some(&SecretLocation::Keyring);
-        let mut next = current.clone();
-        next.subscriptions.retain(|s| &s.id != id);
-        self.write(&next)?;
+    ) -> Result<ConfigSnapshot, FormErrors> {
+        let mut had_keyring_secret = false;
+        let snapshot = self.config.save(base, |current| {
+            let removed = current
+                .subscription(id)
+                .ok_or_else(|| FormErrors::general("no such subscription"))?;
+            had_keyring_secret = removed.auth.secret() == Some(&SecretLocation::Keyring);
+            let mut next = current.clone();
+            next.subscriptions.retain(|s| &s.id != id);
+            Ok::<_, FormErrors>(next)
+        })?;
+        // Only once the file no longer refers to it: a failed save keeps a working secret.
         if had_keyring_secret && let Err(error) = self.secrets.delete(id) {
             tracing::warn!(%error, subscription = %id, "could not remove the keyring entry");
         }
-        Ok(next)
+        Ok(snapshot)
     }
 
-    /// Turns a subscription on or off. Blocking.
+    /// Turns a subscription on or off, on top of revision `base`. Blocking.
     pub fn set_enabled(
         &self,
-        current: &Config,
+        base: u64,
         id: &SubscriptionId,
         enabled: bool,
-    ) -> Result<Config, FormErrors> {
-        let mut next = current.clone();
-        let spec = next
-            .subscriptions
-            .iter_mut()
-            .find(|s| &s.id == id)
-            .ok_or_else(|| FormErrors::general("no such subscription"))?;
-        spec.enabled = enabled;
-        self.write(&next)?;
-        Ok(next)
+    ) -> Result<ConfigSnapshot, FormErrors> {
+        self.config.save(base, |current| {
+            let mut next = current.clone();
+            let spec = next
+                .subscriptions
+                .iter_mut()
+                .find(|s| &s.id == id)
+                .ok_or_else(|| FormErrors::general("no such subscription"))?;
+            spec.enabled = enabled;
+            Ok(next)
+        })
     }
 
-    /// Saves the global notification settings. Blocking.
+    /// Saves the global notification settings on top of revision `base`. Blocking.
     pub fn save_notifications(
         &self,
-        current: &Config,
+        base: u64,
         form: &NotificationsForm,
-    ) -> Result<Config, FormErrors> {
-        let prefs = notification_prefs(&current.notifications, form)?;
-        let mut next = current.clone();
-        next.notifications = prefs;
-        self.write(&next)?;
-        Ok(next)
+    ) -> Result<ConfigSnapshot, FormErrors> {
+        self.config.save(base, |current| {
+            let prefs = notification_prefs(&current.notifications, form)?;
+            let mut next = current.clone();
+            next.notifications = prefs;
+            Ok(next)
+        })
     }
 
-    /// Replaces the configuration with an imported TOML document. Blocking.
-    pub fn import(&self, text: &str) -> Result<Imported, FormErrors> {
+    /// Replaces the configuration with an imported TOML document, on top of revision `base`
+    /// (an import replaces everything, so a hand edit made meanwhile must be seen first).
+    /// Blocking.
+    pub fn import(&self, base: u64, text: &str) -> Result<Imported, FormErrors> {
         let config = config::parse_str(text).map_err(|error| match error {
             Error::ConfigInvalid { key, reason } => FormErrors {
                 message: format!("{key}: {reason}"),
@@ -367,48 +409,22 @@ impl SettingsEditor {
                     field: key,
                     message: reason,
                 }],
+                stale: false,
             },
             other => FormErrors::general(other.to_string()),
         })?;
-        self.write(&config)?;
-        let need_secrets = config
+        let saved = self.config.save(base, |_| Ok::<_, FormErrors>(config))?;
+        let need_secrets = saved
+            .config
             .subscriptions
             .iter()
             .filter(|s| s.auth.secret().is_some() && !self.secret_saved(s))
             .map(|s| s.name.clone())
             .collect();
         Ok(Imported {
-            imported: config.subscriptions.len(),
+            imported: saved.config.subscriptions.len(),
             need_secrets,
-            config,
-        })
-    }
-
-    /// Writes `config`. A hand edit on disk that does not load (the app kept running the last
-    /// good configuration) would be overwritten by the save, so it is first copied aside to
-    /// `config.toml.rejected-<unix seconds>`: a typo in a long hand edit is not lost to a click.
-    fn write(&self, config: &Config) -> Result<(), FormErrors> {
-        let file = self.paths.config_file();
-        if let Ok(text) = std::fs::read_to_string(&file)
-            && config::parse_str(&text).is_err()
-        {
-            let aside = file.with_extension(format!(
-                "toml.rejected-{}",
-                crate::event::now_unix_ms() / 1000
-            ));
-            std::fs::copy(&file, &aside).map_err(|e| {
-                FormErrors::general(format!(
-                    "config.toml has an unsaved hand edit with an error, and it could not be                      kept as {}: {e}; nothing was saved",
-                    aside.display()
-                ))
-            })?;
-            tracing::warn!(aside = %aside.display(), "kept the invalid hand edit of config.toml");
-        }
-        config::save(&self.paths, config).map_err(|e| {
-            FormErrors::general(format!(
-                "could not save {}: {e}",
-                self.paths.config_file().display()
-            ))
+            saved,
         })
     }
 }
@@ -551,14 +567,22 @@ pub fn runtime_specs(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config_service::Watching;
+    use crate::paths::AppPaths;
 
     fn editor() -> (tempfile::TempDir, SettingsEditor) {
         let dir = tempfile::tempdir().unwrap();
+        let file = AppPaths::under(dir.path()).config_file();
+        let service = ConfigService::open_with(file, Watching::Off).unwrap();
         let editor = SettingsEditor::new(
-            AppPaths::under(dir.path()),
+            Arc::new(service),
             SecretStore::with_service("sse-tray-unit-tests"),
         );
         (dir, editor)
+    }
+
+    fn on_disk(editor: &SettingsEditor) -> Config {
+        config::load_file(editor.config().path()).unwrap().config
     }
 
     fn form(name: &str, url: &str) -> SubscriptionForm {
@@ -610,12 +634,9 @@ mod tests {
         new.body = r#"{"topic":"builds"}"#.into();
         new.body_content_type = "application/vnd.api+json".into();
         new.max_event_mib = Some(64);
-        let (config, saved) = editor
-            .save_subscription(&Config::default(), &new)
-            .expect("saved");
+        let (snapshot, saved) = editor.save_subscription(1, &new).expect("saved");
         assert_eq!(saved.id.as_str(), "build-events");
-        let on_disk = config::load(&editor.paths).unwrap().config;
-        assert_eq!(on_disk, config);
+        assert_eq!(on_disk(&editor), snapshot.config);
         let back = SubscriptionForm::from_config(&saved, false);
         let expected = SubscriptionForm {
             id: Some("build-events".into()),
@@ -624,9 +645,9 @@ mod tests {
         };
         assert_eq!(back, expected);
         // Saving the same name again makes a second subscription with its own id.
-        let (config, second) = editor.save_subscription(&config, &new).unwrap();
+        let (snapshot, second) = editor.save_subscription(snapshot.revision, &new).unwrap();
         assert_eq!(second.id.as_str(), "build-events-2");
-        assert_eq!(config.subscriptions.len(), 2);
+        assert_eq!(snapshot.config.subscriptions.len(), 2);
     }
 
     #[test]
@@ -708,8 +729,8 @@ mod tests {
             secret: Some("s3cret-token".into()),
             ..AuthForm::default()
         };
-        let (config, saved) = editor.save_subscription(&Config::default(), &f).unwrap();
-        let text = std::fs::read_to_string(editor.paths.config_file()).unwrap();
+        let (snapshot, saved) = editor.save_subscription(1, &f).unwrap();
+        let text = std::fs::read_to_string(editor.config().path()).unwrap();
         assert!(text.contains("store = \"plaintext\""), "{text}");
         let back = SubscriptionForm::from_config(&saved, editor.secret_saved(&saved));
         assert!(back.auth.secret_saved && back.auth.secret.is_none());
@@ -717,13 +738,13 @@ mod tests {
         // Saving again without retyping keeps it.
         let mut again = back.clone();
         again.name = "Feed 2".into();
-        let (_, saved) = editor.save_subscription(&config, &again).unwrap();
+        let (_, saved) = editor.save_subscription(snapshot.revision, &again).unwrap();
         assert_eq!(
             saved.auth.secret(),
             Some(&SecretLocation::Plaintext("s3cret-token".into()))
         );
         // The export leaves it out and says so.
-        let exported = export(&config).unwrap();
+        let exported = export(&snapshot.config).unwrap();
         assert!(!exported.toml.contains("s3cret"), "{}", exported.toml);
         assert_eq!(
             exported.left_out,
@@ -746,39 +767,52 @@ mod tests {
                 value: "ops".into(),
             },
         ];
-        let (config, _) = editor.save_subscription(&Config::default(), &f).unwrap();
-        let exported = export(&config).unwrap();
+        let (snapshot, _) = editor.save_subscription(1, &f).unwrap();
+        let exported = export(&snapshot.config).unwrap();
         assert!(!exported.toml.contains("k-123") && exported.toml.contains("X-Team"));
-        let imported = editor.import(&exported.toml).unwrap();
+        let imported = editor.import(snapshot.revision, &exported.toml).unwrap();
         assert_eq!(imported.imported, 1);
         assert!(imported.need_secrets.is_empty());
+        let revision = imported.saved.revision;
         let bad = editor
-            .import("[[subscription]]\nid = \"x\"\nurl = \"gopher://h\"\n")
+            .import(
+                revision,
+                "[[subscription]]\nid = \"x\"\nurl = \"gopher://h\"\n",
+            )
             .unwrap_err();
         assert_eq!(fields(&bad), vec!["subscription[0].url"]);
         // A refused import leaves the saved file alone.
-        assert_eq!(config::load(&editor.paths).unwrap().config, imported.config);
+        assert_eq!(on_disk(&editor), imported.saved.config);
+        // So does an import started from an older revision.
+        let stale = editor.import(revision - 1, &exported.toml).unwrap_err();
+        assert!(stale.stale && stale.message.contains("reload"), "{stale:?}");
     }
 
     #[test]
     fn delete_and_enable_change_only_their_subscription() {
         let (_dir, editor) = editor();
-        let (config, a) = editor
-            .save_subscription(&Config::default(), &form("A", "https://a/"))
+        let (snapshot, a) = editor
+            .save_subscription(1, &form("A", "https://a/"))
             .unwrap();
-        let (config, b) = editor
-            .save_subscription(&config, &form("B", "https://b/"))
+        let (snapshot, b) = editor
+            .save_subscription(snapshot.revision, &form("B", "https://b/"))
             .unwrap();
-        let config = editor.set_enabled(&config, &a.id, false).unwrap();
-        assert!(!config.subscription(&a.id).unwrap().enabled);
-        let config = editor.delete_subscription(&config, &a.id).unwrap();
-        assert_eq!(config.subscriptions, vec![b]);
-        assert!(editor.delete_subscription(&config, &a.id).is_err());
+        let snapshot = editor.set_enabled(snapshot.revision, &a.id, false).unwrap();
+        assert!(!snapshot.config.subscription(&a.id).unwrap().enabled);
+        let snapshot = editor
+            .delete_subscription(snapshot.revision, &a.id)
+            .unwrap();
+        assert_eq!(snapshot.config.subscriptions, vec![b]);
+        assert!(
+            editor
+                .delete_subscription(snapshot.revision, &a.id)
+                .is_err()
+        );
         let mut stale = form("A", "https://a/");
         stale.id = Some(a.id.to_string());
         assert!(
             editor
-                .validate(&config, &stale)
+                .validate(&snapshot.config, &stale)
                 .unwrap_err()
                 .message
                 .contains("no longer exists")
@@ -786,38 +820,34 @@ mod tests {
     }
 
     #[test]
-    fn saving_over_an_invalid_hand_edit_keeps_the_edit_aside() {
-        let (dir, editor) = editor();
-        let (config, _) = editor
-            .save_subscription(&Config::default(), &form("A", "https://a/"))
+    fn a_change_from_an_old_revision_is_refused_as_stale_and_writes_nothing() {
+        let (_dir, editor) = editor();
+        let (snapshot, a) = editor
+            .save_subscription(1, &form("A", "https://a/"))
             .unwrap();
-        let file = editor.paths.config_file();
+        let file = editor.config().path().to_path_buf();
+        // A hand edit after the window loaded revision 2.
         let hand_edit = format!(
-            "{}\n[[subscription]]\nid = \"typo\"\nurl = \"htp://b/\"\n",
+            "{}\n[[subscription]]\nid = \"by-hand\"\nurl = \"https://b/\"\n",
             std::fs::read_to_string(&file).unwrap()
         );
         std::fs::write(&file, &hand_edit).unwrap();
-        editor
-            .set_enabled(&config, &config.subscriptions[0].id, false)
-            .unwrap();
-        let kept: Vec<_> = std::fs::read_dir(file.parent().unwrap())
-            .unwrap()
-            .flatten()
-            .filter(|e| {
-                e.file_name()
-                    .to_string_lossy()
-                    .starts_with("config.toml.rejected-")
-            })
-            .collect();
-        assert_eq!(kept.len(), 1, "{:?}", dir.path());
-        assert_eq!(std::fs::read_to_string(kept[0].path()).unwrap(), hand_edit);
-        assert!(config::load(&editor.paths).is_ok());
-        // A valid file is simply replaced.
-        editor
-            .set_enabled(&config, &config.subscriptions[0].id, true)
-            .unwrap();
-        let count = std::fs::read_dir(file.parent().unwrap()).unwrap().count();
-        assert_eq!(count, 2, "config.toml and the one kept edit");
+        let refused = editor
+            .set_enabled(snapshot.revision, &a.id, false)
+            .unwrap_err();
+        assert!(refused.stale, "{refused:?}");
+        assert!(refused.fields.is_empty());
+        assert!(
+            refused.message.contains("changed elsewhere"),
+            "{}",
+            refused.message
+        );
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), hand_edit);
+        // Reloaded, the same change keeps the hand edit.
+        let fresh = editor.config().snapshot();
+        let saved = editor.set_enabled(fresh.revision, &a.id, false).unwrap();
+        assert_eq!(saved.config.subscriptions.len(), 2);
+        assert_eq!(on_disk(&editor), saved.config);
     }
 
     #[test]
