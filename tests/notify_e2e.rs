@@ -158,6 +158,65 @@ async fn a_stream_becomes_notifications_without_flood_or_repeats() {
     server.stop().await;
 }
 
+/// A rule that mutes matching events: the notification server never hears of them, history keeps
+/// them (marked read, as the rule also asks), and the events around them notify as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_muting_rule_keeps_the_event_out_of_the_desktop_but_in_history() {
+    let _guard = bus::bus_lock().await;
+    let _bus = bus::require_session_bus().await;
+    let server = NotificationServer::start(&["actions", "body"]).await;
+    let (notifier, _actions) = DesktopNotifier::start(DesktopOptions::default()).await;
+    let prefs: SubscriptionNotifyPrefs = toml::from_str(
+        r#"
+        [[rule]]
+        field = "title"
+        equals = "Build 2"
+        mute = true
+        mark_read = true
+        "#,
+    )
+    .unwrap();
+    let builds = NotifySubscription {
+        id: SubscriptionId::new("builds"),
+        name: "Builds".into(),
+        prefs,
+    };
+    let pipeline =
+        NotificationPipeline::new(NotificationPrefs::default(), [builds], Arc::new(notifier));
+    let sse = ScriptedServer::start(|_, _| {
+        let mut steps = vec![stream_head()];
+        steps.extend((1..=3).map(|n| build_frame(n, "default")));
+        steps.push(Step::Hang);
+        steps
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let paths = AppPaths::under(dir.path());
+    // The pipeline's own handle on the same history file, for the rule's mark_read.
+    pipeline.attach_history(sse_tray::history::HistoryStore::open(&paths.history_file()).unwrap());
+    let mut run = start_with(
+        &paths,
+        vec![subscription("builds", &sse.url())],
+        fast_options(),
+        Some(pipeline),
+    );
+    run.stored(3, WAIT).await;
+    let calls = server.wait_for_calls(2).await;
+    // Events are decided in order, so "Build 3" being shown means "Build 2" was decided.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let shown: Vec<_> = server.calls().iter().map(|c| c.summary.clone()).collect();
+    assert_eq!(shown, ["Build 1", "Build 3"], "{calls:?}");
+    run.engine.shutdown().await.unwrap();
+    let history = support::engine_harness::history_events(&paths);
+    let read: Vec<_> = history.iter().map(|e| (e.id.as_deref(), e.read)).collect();
+    assert_eq!(
+        read,
+        [(Some("1"), false), (Some("2"), true), (Some("3"), false)],
+        "all stored; only the ruled one read"
+    );
+    server.stop().await;
+}
+
 /// No notification server at all: notifications are "unavailable", history keeps every event.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_notification_server_history_keeps_working() {

@@ -765,6 +765,22 @@ quiet_hours = { start = "22:00", end = "07:00", days = ["fri", "saturday"] }
                 "subscription[1].notify.interval_secs",
                 "u64",
             ),
+            (
+                sub(&format!(
+                    "{ok}[[subscription.notify.rule]]\nevent_type = \"a\"\nmute = true\n\
+                     [[subscription.notify.rule]]\nregex = \"b\"\nskip = true\n\
+                     [[subscription.notify.rule]]\nregex = \"(unclosed\"\nmute = true\n"
+                )),
+                "subscription[0].notify.rule[2].regex",
+                "invalid regex",
+            ),
+            (
+                sub(&format!(
+                    "{ok}[[subscription.notify.rule]]\nevent_type = \"a\"\n"
+                )),
+                "subscription[0].notify.rule[0]",
+                "needs an action",
+            ),
             ("subscription = 3\n".into(), "subscription", "sequence"),
         ];
         for (text, key, reason) in cases {

@@ -11,6 +11,9 @@
 //! - [`schedule`] holds quiet hours (local time, may cross midnight) and do-not-disturb.
 //! - [`prefs`] is the serde shape of the `[notifications]` table and of each subscription's
 //!   `notify` table.
+//! - [`rules`] holds each subscription's ordered rules (match a type, a JSON field or a regex;
+//!   then mute, skip, set the priority or mark read); [`policy::test_rules`] answers the settings
+//!   window's "which rule would match this?".
 //! - [`policy`] combines them: event in, [`Decision`]s out (show, update a summary in place, or stay
 //!   silent with a reason). Time is an argument, so every rule is tested without sleeping.
 //! - [`notifier`] is the small [`Notifier`] trait the engine talks to; [`desktop`] implements it
@@ -31,6 +34,7 @@ pub mod payload;
 pub mod pipeline;
 pub mod policy;
 pub mod prefs;
+pub mod rules;
 pub mod schedule;
 pub mod template;
 pub mod throttle;
@@ -41,8 +45,12 @@ pub use dnd_choice::DndChoice;
 pub use notifier::{Capabilities, NotificationRequest, Notifier, NotifierHealth};
 pub use payload::{Mapped, Priority, Urgency};
 pub use pipeline::{NotificationPipeline, NotifySubscription};
-pub use policy::{Decision, Notice, NotificationPolicy, SummaryNotice, SummarySlot, Suppressed};
+pub use policy::{
+    Decision, Notice, NotificationPolicy, RuleTest, SummaryNotice, SummarySlot, Suppressed,
+    test_rules,
+};
 pub use prefs::{NotificationPrefs, SubscriptionNotifyPrefs};
+pub use rules::{Rule, RuleEffect, RuleMatch};
 pub use schedule::{DoNotDisturb, LocalTime, Now, QuietHours, TimeOfDay, Weekday};
 
 use crate::SubscriptionId;

@@ -138,12 +138,13 @@ pub trait Notifier: Send + Sync {
     /// Whether notifications work right now.
     fn health(&self) -> NotifierHealth;
 
-    /// Carries out one policy decision (suppressed events need nothing).
+    /// Carries out one policy decision (suppressed events need nothing; marking read is the
+    /// pipeline's job, which holds the history store).
     fn apply(&self, decision: &Decision) {
         match decision {
             Decision::Show(notice) => self.show(NotificationRequest::for_event(notice)),
             Decision::Summary(summary) => self.show(NotificationRequest::for_summary(summary)),
-            Decision::Suppressed(_) => {}
+            Decision::Suppressed(_) | Decision::MarkRead { .. } => {}
         }
     }
 }

@@ -7,13 +7,18 @@
 //! decides under a short lock and hands requests to the notifier's queue, so storage is never
 //! held up by D-Bus. The timer sleeps until the policy's next deadline and is woken early only
 //! when a new decision may have moved it: no polling loop while idle.
+//!
+//! What the policy decides about history (a rule's `mark_read`) is carried out here, on a
+//! history handle of the pipeline's own ([`NotificationPipeline::attach_history`]): the store
+//! allows several handles on one file (WAL), and the engine's writer stays unaware of
+//! notification rules. Without an attached store those decisions are logged and dropped.
 
 use super::{
-    DoNotDisturb, NotificationPolicy, NotificationPrefs, Notifier, NotifyInput, Now,
+    Decision, DoNotDisturb, NotificationPolicy, NotificationPrefs, Notifier, NotifyInput, Now,
     SubscriptionNotifyPrefs,
 };
 use crate::event::{ReceivedEvent, SubscriptionId};
-use crate::history::EventKey;
+use crate::history::{EventKey, HistoryStore};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -52,6 +57,8 @@ struct Shared {
     names: Mutex<HashMap<SubscriptionId, String>>,
     notifier: Arc<dyn Notifier>,
     deadline_moved: Notify,
+    /// The pipeline's own history handle, for rules' `mark_read` (and the watchdog's markers).
+    history: Mutex<Option<HistoryStore>>,
 }
 
 impl NotificationPipeline {
@@ -73,6 +80,7 @@ impl NotificationPipeline {
                 names: Mutex::new(names),
                 notifier,
                 deadline_moved: Notify::new(),
+                history: Mutex::new(None),
             }),
         }
     }
@@ -97,10 +105,44 @@ impl NotificationPipeline {
             received_at: event.received_at,
         };
         let decisions = self.policy().decide(&input, Now::system());
-        for decision in &decisions {
-            self.shared.notifier.apply(decision);
-        }
+        self.carry_out(&decisions);
         self.shared.deadline_moved.notify_one();
+    }
+
+    /// Gives the pipeline a history handle of its own (open another [`HistoryStore`] on the
+    /// engine's file), so rules can mark events read.
+    pub fn attach_history(&self, store: HistoryStore) {
+        *self.history() = Some(store);
+    }
+
+    fn carry_out(&self, decisions: &[Decision]) {
+        for decision in decisions {
+            match decision {
+                Decision::MarkRead { event_key } => self.mark_read(*event_key),
+                other => self.shared.notifier.apply(other),
+            }
+        }
+    }
+
+    fn mark_read(&self, event_key: i64) {
+        let mut history = self.history();
+        let Some(store) = history.as_mut() else {
+            tracing::debug!(
+                event_key,
+                "a rule marks an event read, but no history is attached"
+            );
+            return;
+        };
+        if let Err(error) = store.mark_read(&[EventKey(event_key)]) {
+            tracing::warn!(%error, event_key, "a rule could not mark an event read");
+        }
+    }
+
+    fn history(&self) -> std::sync::MutexGuard<'_, Option<HistoryStore>> {
+        self.shared
+            .history
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Takes new preferences and subscriptions (a settings change) without losing the throttle
@@ -180,9 +222,7 @@ impl NotificationPipeline {
                 () = sleep_or_forever(wait) => {}
             }
             let decisions = self.policy().tick(Now::system());
-            for decision in &decisions {
-                self.shared.notifier.apply(decision);
-            }
+            self.carry_out(&decisions);
         }
     }
 

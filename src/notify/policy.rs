@@ -8,6 +8,9 @@
 //! Order of the rules, and why:
 //! 1. `enabled = false`, a muted subscription, an event type outside the include/exclude lists, and
 //!    a priority under the minimum are stored silently — the user asked for that.
+//!    Before that, the subscription's rules ([`super::rules`]) are checked against the mapped
+//!    event: the first match may mark it read (whatever is shown), mute or skip it, or replace its
+//!    priority (which the minimum-priority check then sees).
 //! 2. High and urgent priority bypass quiet hours, do-not-disturb and the throttle (shown as
 //!    critical): they are rare by definition and the reason to have notifications at all.
 //! 3. During quiet hours or do-not-disturb, events are counted; when both are over, ONE summary of
@@ -26,8 +29,9 @@ use std::collections::{BTreeMap, HashMap};
 use crate::SubscriptionId;
 
 use super::NotifyInput;
-use super::payload::{Mapped, Templates, Urgency, map_event};
+use super::payload::{Mapped, Priority, Templates, Urgency, map_event, parse_json};
 use super::prefs::{NotificationPrefs, SubscriptionNotifyPrefs};
+use super::rules::{RuleMatch, RuleSubject, first_match};
 use super::schedule::{DoNotDisturb, Now};
 use super::throttle::Throttle;
 use crate::untrusted::one_line;
@@ -41,10 +45,15 @@ pub enum Decision {
     Summary(SummaryNotice),
     /// The event is stored but not shown, for this reason.
     Suppressed(Suppressed),
+    /// A rule asked for this stored event to be marked read (comes before the event's fate).
+    MarkRead {
+        /// The history row key.
+        event_key: i64,
+    },
 }
 
 /// Why an event was not shown on its own.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum Suppressed {
     /// Notifications are switched off.
     Disabled,
@@ -58,6 +67,10 @@ pub enum Suppressed {
     Throttled,
     /// Quiet hours or do-not-disturb; counted in the end-of-quiet summary.
     Quiet,
+    /// A rule with `mute = true` matched.
+    RuleMuted,
+    /// A rule with `skip = true` matched.
+    RuleSkipped,
 }
 
 /// A notification for one event: plain text, capped; the notifier escapes it if needed.
@@ -204,29 +217,34 @@ impl NotificationPolicy {
     }
 
     fn decide_event(&mut self, input: &NotifyInput, now: Now) -> Vec<Decision> {
-        let suppressed = |reason| vec![Decision::Suppressed(reason)];
-        if !self.prefs.enabled {
-            return suppressed(Suppressed::Disabled);
+        let empty = SubscriptionNotifyPrefs::default();
+        let sub = self
+            .subscriptions
+            .get(&input.subscription)
+            .unwrap_or(&empty);
+        let (mapped, rule) = map_and_match(input, sub, &self.prefs);
+        let mut out = Vec::new();
+        if rule.as_ref().is_some_and(|r| r.effect.mark_read) {
+            out.push(Decision::MarkRead {
+                event_key: input.event_key,
+            });
         }
+        match static_fate(sub, &self.prefs, &input.event_type, &mapped, rule.as_ref()) {
+            Some(reason) => out.push(Decision::Suppressed(reason)),
+            None => out.extend(self.rate_limited(input, mapped, now)),
+        }
+        out
+    }
+
+    /// Decides, for an event that passed every filter, between showing it, holding it for the
+    /// end-of-quiet summary, and counting it into the throttle summary.
+    fn rate_limited(&mut self, input: &NotifyInput, mapped: Mapped, now: Now) -> Vec<Decision> {
+        let suppressed = |reason| vec![Decision::Suppressed(reason)];
         let sub = self
             .subscriptions
             .get(&input.subscription)
             .cloned()
             .unwrap_or_default();
-        if sub.mute {
-            return suppressed(Suppressed::Muted);
-        }
-        if !sub.allows_type(&input.event_type) {
-            return suppressed(Suppressed::TypeFiltered);
-        }
-        let templates = Templates {
-            title: sub.title_template.as_ref(),
-            body: sub.body_template.as_ref(),
-        };
-        let mapped = map_event(input, templates, self.prefs.limits());
-        if mapped.priority < sub.min_priority(&self.prefs) {
-            return suppressed(Suppressed::BelowMinPriority);
-        }
         if mapped.priority.is_pressing() {
             return vec![show(input, mapped)];
         }
@@ -371,6 +389,112 @@ impl NotificationPolicy {
     }
 }
 
+/// Maps the event with the subscription's templates and finds the first rule that matches it; a
+/// matching rule's priority replaces the mapped one.
+fn map_and_match(
+    input: &NotifyInput,
+    sub: &SubscriptionNotifyPrefs,
+    prefs: &NotificationPrefs,
+) -> (Mapped, Option<RuleMatch>) {
+    let templates = Templates {
+        title: sub.title_template.as_ref(),
+        body: sub.body_template.as_ref(),
+    };
+    let mut mapped = map_event(input, templates, prefs.limits());
+    let rule = if sub.rule.is_empty() {
+        None
+    } else {
+        let json = parse_json(&input.data);
+        first_match(
+            &sub.rule,
+            &RuleSubject {
+                event_type: &input.event_type,
+                json: json.as_ref(),
+                title: &mapped.title,
+                body: &mapped.body,
+            },
+        )
+    };
+    if let Some(priority) = rule.as_ref().and_then(|r| r.effect.priority) {
+        mapped.priority = priority;
+    }
+    (mapped, rule)
+}
+
+/// The reasons an event is not shown that depend only on settings and the event itself (not on
+/// time, quiet hours or the throttle), in the order the module docs give.
+fn static_fate(
+    sub: &SubscriptionNotifyPrefs,
+    prefs: &NotificationPrefs,
+    event_type: &str,
+    mapped: &Mapped,
+    rule: Option<&RuleMatch>,
+) -> Option<Suppressed> {
+    let effect = rule.map(|r| r.effect).unwrap_or_default();
+    if !prefs.enabled {
+        Some(Suppressed::Disabled)
+    } else if sub.mute {
+        Some(Suppressed::Muted)
+    } else if !sub.allows_type(event_type) {
+        Some(Suppressed::TypeFiltered)
+    } else if effect.skip {
+        Some(Suppressed::RuleSkipped)
+    } else if effect.mute {
+        Some(Suppressed::RuleMuted)
+    } else if mapped.priority < sub.min_priority(prefs) {
+        Some(Suppressed::BelowMinPriority)
+    } else {
+        None
+    }
+}
+
+/// What the settings window's "test rule" box shows: which rule matched a sample event and what
+/// would happen to it (quiet hours and the throttle aside, which depend on the moment).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct RuleTest {
+    /// The first matching rule, if any.
+    pub matched: Option<RuleMatch>,
+    /// The title the notification would have.
+    pub title: String,
+    /// Its body.
+    pub body: String,
+    /// Its priority, after the rule.
+    pub priority: Priority,
+    /// Why it would not be shown; `None`: it would be shown (or held by quiet hours/throttle).
+    pub suppressed: Option<Suppressed>,
+    /// Whether it would be stored as read.
+    pub mark_read: bool,
+}
+
+/// Runs a sample event (`payload_json` as the data, `event_type`) through the subscription's
+/// rules and filters, with the global preferences `global`. Pure: nothing is shown or stored.
+pub fn test_rules(
+    global: &NotificationPrefs,
+    sub: &SubscriptionNotifyPrefs,
+    payload_json: &str,
+    event_type: &str,
+) -> RuleTest {
+    let input = NotifyInput {
+        subscription: SubscriptionId::new("test"),
+        subscription_name: "Test".into(),
+        event_key: 0,
+        event_id: None,
+        event_type: event_type.to_owned(),
+        data: payload_json.to_owned(),
+        received_at: 0,
+    };
+    let (mapped, matched) = map_and_match(&input, sub, global);
+    let suppressed = static_fate(sub, global, event_type, &mapped, matched.as_ref());
+    RuleTest {
+        mark_read: matched.as_ref().is_some_and(|r| r.effect.mark_read),
+        matched,
+        title: mapped.title,
+        body: mapped.body,
+        priority: mapped.priority,
+        suppressed,
+    }
+}
+
 fn show(input: &NotifyInput, mapped: Mapped) -> Decision {
     Decision::Show(Notice {
         subscription: input.subscription.clone(),
@@ -447,6 +571,7 @@ mod tests {
         shown: Vec<i64>,
         summaries: Vec<SummaryNotice>,
         suppressed: HashMap<Suppressed, u64>,
+        marked_read: Vec<i64>,
     }
 
     fn tally(decisions: impl IntoIterator<Item = Decision>, t: &mut Tally) {
@@ -455,6 +580,7 @@ mod tests {
                 Decision::Show(n) => t.shown.push(n.event_key),
                 Decision::Summary(s) => t.summaries.push(s),
                 Decision::Suppressed(r) => *t.suppressed.entry(r).or_default() += 1,
+                Decision::MarkRead { event_key } => t.marked_read.push(event_key),
             }
         }
     }
@@ -879,5 +1005,130 @@ mod tests {
             assert!(n.mapped.body.chars().count() <= 300);
             assert!(!n.mapped.body.chars().any(char::is_control) || n.mapped.body.contains('\n'));
         }
+    }
+
+    fn ruled(rules: &str) -> SubscriptionNotifyPrefs {
+        toml::from_str(rules).unwrap()
+    }
+
+    #[test]
+    fn rules_mute_skip_reprioritise_and_mark_read() {
+        let mut policy = NotificationPolicy::new(NotificationPrefs::default());
+        policy.set_subscription(
+            SubscriptionId::new("ci"),
+            ruled(
+                r#"
+                [[rule]]
+                field = "status"
+                equals = "passed"
+                mute = true
+                mark_read = true
+                [[rule]]
+                event_type = "ping"
+                skip = true
+                [[rule]]
+                regex = "(?i)disk full"
+                priority = "urgent"
+                [[rule]]
+                regex = "nightly"
+                priority = "low"
+                "#,
+            ),
+        );
+        let mut t = Tally::default();
+        tally(
+            policy.decide(&event("ci", 1, r#"{"status":"passed"}"#), at(0)),
+            &mut t,
+        );
+        let mut ping = event("ci", 2, "x");
+        ping.event_type = "ping".into();
+        tally(policy.decide(&ping, at(0)), &mut t);
+        tally(
+            policy.decide(&event("ci", 3, r#"{"title":"nightly report"}"#), at(0)),
+            &mut t,
+        );
+        assert_eq!(t.marked_read, vec![1]);
+        assert_eq!(t.suppressed[&Suppressed::RuleMuted], 1);
+        assert_eq!(t.suppressed[&Suppressed::RuleSkipped], 1);
+        assert_eq!(
+            t.suppressed[&Suppressed::BelowMinPriority],
+            1,
+            "lowered by a rule"
+        );
+        // Raised by a rule: through do-not-disturb, as critical.
+        policy.set_do_not_disturb(DoNotDisturb::On);
+        let out = policy.decide(&event("ci", 4, r#"{"message":"DISK FULL on db1"}"#), at(0));
+        match &out[..] {
+            [Decision::Show(n)] => {
+                assert_eq!(n.mapped.priority, Priority::Urgent);
+                assert_eq!(n.urgency, Urgency::Critical);
+            }
+            other => panic!("{other:?}"),
+        }
+        // Other subscriptions are not ruled.
+        let out = policy.decide(&event("other", 5, r#"{"status":"passed"}"#), at(0));
+        assert_eq!(out, vec![Decision::Suppressed(Suppressed::Quiet)]);
+    }
+
+    #[test]
+    fn mark_read_applies_even_when_notifications_are_off() {
+        let mut policy = NotificationPolicy::new(NotificationPrefs {
+            enabled: false,
+            ..NotificationPrefs::default()
+        });
+        policy.set_subscription(
+            SubscriptionId::new("a"),
+            ruled("[[rule]]\nevent_type = \"message\"\nmark_read = true"),
+        );
+        assert_eq!(
+            policy.decide(&event("a", 9, "x"), at(0)),
+            vec![
+                Decision::MarkRead { event_key: 9 },
+                Decision::Suppressed(Suppressed::Disabled)
+            ]
+        );
+    }
+
+    #[test]
+    fn test_rules_names_the_rule_and_the_outcome() {
+        let global = NotificationPrefs::default();
+        let sub = ruled(
+            r#"
+            exclude_types = ["noise"]
+            [[rule]]
+            name = "green"
+            field = "build.status"
+            equals = "passed"
+            mute = true
+            [[rule]]
+            name = "red"
+            field = "build.status"
+            equals = "failed"
+            priority = "high"
+            mark_read = true
+            "#,
+        );
+        let green = test_rules(&global, &sub, r#"{"build":{"status":"passed"}}"#, "build");
+        let hit = green.matched.unwrap();
+        assert_eq!((hit.index, hit.name.as_deref()), (0, Some("green")));
+        assert_eq!(green.suppressed, Some(Suppressed::RuleMuted));
+        let red = test_rules(
+            &global,
+            &sub,
+            r#"{"title":"Build 7","build":{"status":"failed"}}"#,
+            "build",
+        );
+        assert_eq!(red.matched.unwrap().index, 1);
+        assert_eq!(
+            (red.title.as_str(), red.priority),
+            ("Build 7", Priority::High)
+        );
+        assert_eq!(red.suppressed, None);
+        assert!(red.mark_read);
+        let none = test_rules(&global, &sub, "not json", "build");
+        assert_eq!(none.matched, None);
+        assert_eq!(none.suppressed, None);
+        let filtered = test_rules(&global, &sub, "{}", "noise");
+        assert_eq!(filtered.suppressed, Some(Suppressed::TypeFiltered));
     }
 }

@@ -32,6 +32,12 @@
 //! body_template = "{data.message}"
 //! burst = 2                             # override the global throttle for this one
 //! interval_secs = 60
+//!
+//! [[subscription.notify.rule]]          # ordered; the first match wins (see `rules`)
+//! event_type = "build"
+//! field = "status"
+//! equals = "passed"
+//! mute = true
 //! ```
 
 use std::time::Duration;
@@ -39,6 +45,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::payload::{Limits, Priority};
+use super::rules::{Rule, deserialize_rules};
 use super::schedule::QuietHours;
 use super::template::Template;
 use super::throttle::ThrottleConfig;
@@ -115,6 +122,12 @@ pub struct SubscriptionNotifyPrefs {
     pub burst: Option<u32>,
     /// Overrides the global interval.
     pub interval_secs: Option<u64>,
+    /// Ordered rules (`[[subscription.notify.rule]]`); the first match wins.
+    #[serde(
+        deserialize_with = "deserialize_rules",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub rule: Vec<Rule>,
 }
 
 impl SubscriptionNotifyPrefs {

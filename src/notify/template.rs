@@ -128,7 +128,8 @@ fn placeholder(name: &str) -> Result<Part, TemplateError> {
     }
 }
 
-fn lookup<'v>(mut value: &'v Value, path: &[String]) -> Option<&'v Value> {
+/// The value at a dotted `path` (`a.b.0`) inside `value`: object keys, array indexes.
+pub(crate) fn lookup<'v>(mut value: &'v Value, path: &[String]) -> Option<&'v Value> {
     for segment in path {
         value = match value {
             Value::Object(map) => map.get(segment)?,
