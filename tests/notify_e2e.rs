@@ -217,6 +217,98 @@ async fn a_muting_rule_keeps_the_event_out_of_the_desktop_but_in_history() {
     server.stop().await;
 }
 
+/// A watchdog with a one-second period on a stream that stays silent for two: one high-priority
+/// "overdue" notification while nothing arrives, a marker row in history and an overdue fact for
+/// the tray; when the expected event arrives, one "back" replacing it in place, and the marker is
+/// resolved (read). The pipeline's timer sleeps until the watchdog's deadline: no polling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watchdog_fires_on_silence_and_clears_when_the_event_arrives() {
+    let _guard = bus::bus_lock().await;
+    let _bus = bus::require_session_bus().await;
+    let server = NotificationServer::start(&["actions", "body"]).await;
+    let (notifier, _actions) = DesktopNotifier::start(DesktopOptions::default()).await;
+    let backups = NotifySubscription {
+        id: SubscriptionId::new("backups"),
+        name: "Backups".into(),
+        // backup.started is stored silently, and is not what the watchdog waits for.
+        prefs: toml::from_str(
+            "exclude_types = [\"backup.started\"]\n\
+             [watchdog]\nevery = 1\nevent_type = \"backup.done\"",
+        )
+        .unwrap(),
+    };
+    let pipeline =
+        NotificationPipeline::new(NotificationPrefs::default(), [backups], Arc::new(notifier));
+    let dir = tempfile::tempdir().unwrap();
+    let paths = AppPaths::under(dir.path());
+    pipeline.attach_history(sse_tray::history::HistoryStore::open(&paths.history_file()).unwrap());
+    let cancel = CancellationToken::new();
+    let timer = tokio::spawn({
+        let (pipeline, cancel) = (pipeline.clone(), cancel.clone());
+        async move { pipeline.run_timer(cancel).await }
+    });
+    let sse = ScriptedServer::start(|_, _| {
+        // Silent (another type only) for four periods, then the backup.
+        vec![
+            stream_head(),
+            raw("event: backup.started\nid: 1\ndata: {}\n\n"),
+            Step::Pause(Duration::from_millis(4_000)),
+            raw("event: backup.done\nid: 2\ndata: {\"title\":\"Backup done\"}\n\n"),
+            Step::Hang,
+        ]
+    })
+    .await;
+    let mut run = start_with(
+        &paths,
+        vec![subscription("backups", &sse.url())],
+        fast_options(),
+        Some(pipeline.clone()),
+    );
+    run.stored(1, WAIT).await;
+
+    let calls = server.wait_for_calls(1).await;
+    assert_eq!(
+        calls[0].summary, "No backup.done from Backups for 1 s — expected every 1 s",
+        "{calls:?}"
+    );
+    assert_eq!(calls[0].urgency, Some(2), "overdue is high priority");
+    let overdue = pipeline.overdue();
+    assert_eq!(overdue.len(), 1);
+    let marker_key = overdue[0].marker_key.expect("marker stored");
+    // Once only, however long the silence lasts.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert_eq!(server.calls().len(), 1, "{:?}", server.calls());
+
+    run.stored(1, WAIT).await;
+    let calls = server.wait_for_calls(3).await;
+    let back = calls
+        .iter()
+        .find(|c| c.summary == "backup.done from Backups is back")
+        .expect("a back notification");
+    assert_eq!(back.replaces_id, calls[0].id, "replaces the alarm in place");
+    assert!(calls.iter().any(|c| c.summary == "Backup done"));
+    assert!(pipeline.overdue().is_empty());
+
+    cancel.cancel();
+    timer.await.unwrap();
+    run.engine.shutdown().await.unwrap();
+    let history = support::engine_harness::history_events(&paths);
+    let marker = history
+        .iter()
+        .find(|e| e.key.0 == marker_key)
+        .expect("the marker is in history");
+    assert_eq!(marker.event_type, sse_tray::event::OVERDUE_EVENT_TYPE);
+    assert!(marker.read, "resolved");
+    assert_eq!(
+        history
+            .iter()
+            .filter(|e| e.event_type == marker.event_type)
+            .count(),
+        1
+    );
+    server.stop().await;
+}
+
 /// No notification server at all: notifications are "unavailable", history keeps every event.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_notification_server_history_keeps_working() {

@@ -781,6 +781,13 @@ quiet_hours = { start = "22:00", end = "07:00", days = ["fri", "saturday"] }
                 "subscription[0].notify.rule[0]",
                 "needs an action",
             ),
+            (
+                sub(&format!(
+                    "{ok}[subscription.notify.watchdog]\nevery = \"26 weeks\"\n"
+                )),
+                "subscription[0].notify.watchdog.every",
+                "unknown unit",
+            ),
             ("subscription = 3\n".into(), "subscription", "sequence"),
         ];
         for (text, key, reason) in cases {

@@ -14,6 +14,7 @@
 //! - [`rules`] holds each subscription's ordered rules (match a type, a JSON field or a regex;
 //!   then mute, skip, set the priority or mark read); [`policy::test_rules`] answers the settings
 //!   window's "which rule would match this?".
+//! - [`watchdog`] notices a subscription that stays silent longer than it should.
 //! - [`policy`] combines them: event in, [`Decision`]s out (show, update a summary in place, or stay
 //!   silent with a reason). Time is an argument, so every rule is tested without sleeping.
 //! - [`notifier`] is the small [`Notifier`] trait the engine talks to; [`desktop`] implements it
@@ -38,6 +39,7 @@ pub mod rules;
 pub mod schedule;
 pub mod template;
 pub mod throttle;
+pub mod watchdog;
 
 pub use action::{NotificationAction, NotificationKey};
 pub use desktop::{DesktopNotifier, DesktopOptions};
@@ -47,11 +49,12 @@ pub use payload::{Mapped, Priority, Urgency};
 pub use pipeline::{NotificationPipeline, NotifySubscription};
 pub use policy::{
     Decision, Notice, NotificationPolicy, RuleTest, SummaryNotice, SummarySlot, Suppressed,
-    test_rules,
+    WatchdogNotice, test_rules,
 };
 pub use prefs::{NotificationPrefs, SubscriptionNotifyPrefs};
 pub use rules::{Rule, RuleEffect, RuleMatch};
 pub use schedule::{DoNotDisturb, LocalTime, Now, QuietHours, TimeOfDay, Weekday};
+pub use watchdog::{OverdueFact, WatchdogChange, WatchdogPrefs};
 
 use crate::SubscriptionId;
 

@@ -8,7 +8,8 @@
 
 use super::action::{NotificationAction, NotificationKey};
 use super::payload::Urgency;
-use super::policy::{Decision, Notice, SummaryNotice, SummarySlot};
+use super::policy::{Decision, Notice, SummaryNotice, SummarySlot, WatchdogNotice};
+use super::watchdog::WatchdogChange;
 use crate::untrusted;
 
 /// A platform-neutral notification, ready to show. Text is plain; the notifier escapes it when the
@@ -63,7 +64,7 @@ impl NotificationRequest {
     /// The request for a summary (replacing its slot).
     pub fn for_summary(summary: &SummaryNotice) -> Self {
         let subscription = match &summary.slot {
-            SummarySlot::Throttle(id) => Some(id.clone()),
+            SummarySlot::Throttle(id) | SummarySlot::Watchdog(id) => Some(id.clone()),
             SummarySlot::Quiet => None,
         };
         Self {
@@ -78,6 +79,38 @@ impl NotificationRequest {
                 subscription,
                 count: summary.count,
             },
+        }
+    }
+}
+
+impl NotificationRequest {
+    /// The request for a watchdog's "overdue" or "back": one slot per subscription, so "back"
+    /// replaces "overdue" in place; a click opens the marker row when it was stored.
+    pub fn for_watchdog(notice: &WatchdogNotice) -> Self {
+        let subscription = notice.subscription().clone();
+        let marker = match &notice.change {
+            WatchdogChange::Overdue(fact) | WatchdogChange::Back { fact, .. } => fact.marker_key,
+        };
+        let on_click = match marker {
+            Some(event_key) => NotificationAction::OpenEvent {
+                subscription: subscription.clone(),
+                event_key,
+                event_id: None,
+            },
+            None => NotificationAction::OpenSummary {
+                subscription: Some(subscription.clone()),
+                count: 0,
+            },
+        };
+        Self {
+            key: NotificationKey::Summary(SummarySlot::Watchdog(subscription)),
+            title: shown_title(&notice.title),
+            body: shown_body(&notice.body),
+            urgency: notice.urgency,
+            category: "network",
+            icon: None,
+            link: None,
+            on_click,
         }
     }
 }
@@ -144,7 +177,10 @@ pub trait Notifier: Send + Sync {
         match decision {
             Decision::Show(notice) => self.show(NotificationRequest::for_event(notice)),
             Decision::Summary(summary) => self.show(NotificationRequest::for_summary(summary)),
-            Decision::Suppressed(_) | Decision::MarkRead { .. } => {}
+            Decision::Watchdog(notice) if notice.show => {
+                self.show(NotificationRequest::for_watchdog(notice));
+            }
+            Decision::Suppressed(_) | Decision::MarkRead { .. } | Decision::Watchdog(_) => {}
         }
     }
 }

@@ -21,6 +21,10 @@
 //!    `summary_refresh_secs`; the count is exact. A burst ends when the bucket has refilled and
 //!    nothing was held back for an interval; the next burst's summary counts from zero again.
 //!
+//! 5. Watchdogs ([`super::watchdog`]): every stored event that no rule skips is an arrival; a
+//!    subscription that stays silent past its deadline gets one [`Decision::Watchdog`] (high
+//!    priority, so quiet hours do not hide it) and one more when the event is back.
+//!
 //! Pending summaries are flushed by [`NotificationPolicy::tick`]; the engine calls it when
 //! [`NotificationPolicy::next_deadline`] passes (no polling, invariant 6). `decide` flushes too.
 
@@ -34,6 +38,7 @@ use super::prefs::{NotificationPrefs, SubscriptionNotifyPrefs};
 use super::rules::{RuleMatch, RuleSubject, first_match};
 use super::schedule::{DoNotDisturb, Now};
 use super::throttle::Throttle;
+use super::watchdog::{OverdueFact, WatchdogChange, WatchdogPrefs, Watchdogs, span_words};
 use crate::untrusted::one_line;
 
 /// What to do, produced by [`NotificationPolicy::decide`] and [`NotificationPolicy::tick`].
@@ -50,6 +55,33 @@ pub enum Decision {
         /// The history row key.
         event_key: i64,
     },
+    /// A watchdog changed: a subscription went overdue, or is back. The owner stores or
+    /// resolves the history marker, then shows the notice (if `show`).
+    Watchdog(WatchdogNotice),
+}
+
+/// A watchdog's notification and the change behind it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WatchdogNotice {
+    /// What changed.
+    pub change: WatchdogChange,
+    /// "No backup.done from Backups for 26 h — expected every 24 h".
+    pub title: String,
+    /// A sentence of context.
+    pub body: String,
+    /// Overdue is critical (it bypasses quiet hours like any high-priority event); back is normal.
+    pub urgency: Urgency,
+    /// False when notifications are off or the subscription is muted: the marker is still kept.
+    pub show: bool,
+}
+
+impl WatchdogNotice {
+    /// The subscription it is about.
+    pub fn subscription(&self) -> &SubscriptionId {
+        match &self.change {
+            WatchdogChange::Overdue(fact) | WatchdogChange::Back { fact, .. } => &fact.subscription,
+        }
+    }
 }
 
 /// Why an event was not shown on its own.
@@ -95,6 +127,8 @@ pub enum SummarySlot {
     Throttle(SubscriptionId),
     /// "N events while notifications were paused".
     Quiet,
+    /// A watchdog's "overdue", replaced in place by its "back".
+    Watchdog(SubscriptionId),
 }
 
 /// A summary to show in its slot, replacing what the slot showed before.
@@ -142,6 +176,7 @@ pub struct NotificationPolicy {
     state: HashMap<SubscriptionId, SubscriptionState>,
     dnd: DoNotDisturb,
     quiet: QuietHold,
+    watchdogs: Watchdogs,
 }
 
 impl NotificationPolicy {
@@ -153,6 +188,7 @@ impl NotificationPolicy {
             state: HashMap::new(),
             dnd: DoNotDisturb::Off,
             quiet: QuietHold::default(),
+            watchdogs: Watchdogs::default(),
         }
     }
 
@@ -178,10 +214,49 @@ impl NotificationPolicy {
         self.subscriptions.insert(id, prefs);
     }
 
-    /// Forgets a removed subscription (its preferences and throttle state).
+    /// Forgets a removed subscription (its preferences, throttle state and watchdog).
     pub fn remove_subscription(&mut self, id: &SubscriptionId) {
         self.subscriptions.remove(id);
         self.state.remove(id);
+        self.watchdogs.configure(id, "", None, 0);
+    }
+
+    /// Starts, changes or (with `None`) stops the watchdog of subscription `id` (display name
+    /// `name`); a new watch counts from `now_ms` until [`Self::restore_watchdog`].
+    pub fn set_watchdog(
+        &mut self,
+        id: &SubscriptionId,
+        name: &str,
+        prefs: Option<&WatchdogPrefs>,
+        now_ms: i64,
+    ) {
+        self.watchdogs.configure(id, name, prefs, now_ms);
+    }
+
+    /// Watchdogs that still need [`Self::restore_watchdog`], with the event type they count.
+    pub fn watchdogs_to_restore(&self) -> Vec<(SubscriptionId, Option<String>)> {
+        self.watchdogs.unrestored()
+    }
+
+    /// What history says about a watched subscription: its last arrival and its newest overdue
+    /// marker (row key, time).
+    pub fn restore_watchdog(
+        &mut self,
+        id: &SubscriptionId,
+        last_arrival: Option<i64>,
+        marker: Option<(i64, i64)>,
+    ) {
+        self.watchdogs.restore(id, last_arrival, marker);
+    }
+
+    /// Remembers the history row of an overdue marker, so "back" can resolve it.
+    pub fn set_watchdog_marker(&mut self, id: &SubscriptionId, key: i64) {
+        self.watchdogs.set_marker(id, key);
+    }
+
+    /// The subscriptions that are overdue now (for the tray status).
+    pub fn overdue(&self) -> Vec<OverdueFact> {
+        self.watchdogs.overdue()
     }
 
     /// Sets the manual do-not-disturb. Switching it off (or letting it expire) releases the
@@ -224,6 +299,19 @@ impl NotificationPolicy {
             .unwrap_or(&empty);
         let (mapped, rule) = map_and_match(input, sub, &self.prefs);
         let mut out = Vec::new();
+        let skipped = rule.as_ref().is_some_and(|r| r.effect.skip);
+        if !skipped && !is_marker(&input.event_type) {
+            let change =
+                self.watchdogs
+                    .arrived(&input.subscription, &input.event_type, input.received_at);
+            if let Some(change) = change {
+                out.push(Decision::Watchdog(self.watchdog_notice(change, now)));
+            }
+        }
+        let sub = self
+            .subscriptions
+            .get(&input.subscription)
+            .unwrap_or(&empty);
         if rule.as_ref().is_some_and(|r| r.effect.mark_read) {
             out.push(Decision::MarkRead {
                 event_key: input.event_key,
@@ -312,7 +400,12 @@ impl NotificationPolicy {
     /// Emits what has become due: throttle summaries whose refresh period has passed (held while
     /// it is quiet), and the end-of-quiet summary once quiet hours and do-not-disturb are both over.
     pub fn tick(&mut self, now: Now) -> Vec<Decision> {
-        let mut out = Vec::new();
+        let mut out: Vec<Decision> = self
+            .watchdogs
+            .due(now.unix_ms)
+            .into_iter()
+            .map(|change| Decision::Watchdog(self.watchdog_notice(change, now)))
+            .collect();
         if self.is_quiet(now) {
             return out;
         }
@@ -367,6 +460,50 @@ impl NotificationPolicy {
     /// open-ended do-not-disturb can end the wait). A time in the past means "now". It is a wake-up
     /// hint: calling `tick` earlier or later is harmless, and it never asks to spin.
     pub fn next_deadline(&self, now: Now) -> Option<i64> {
+        let summaries = self.summary_deadline(now);
+        [summaries, self.watchdogs.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Builds the notice for a watchdog change at `now`.
+    fn watchdog_notice(&self, change: WatchdogChange, now: Now) -> WatchdogNotice {
+        let (title, body, urgency, id) = match &change {
+            WatchdogChange::Overdue(fact) => (
+                fact.describe(now.unix_ms),
+                "SSE Tray keeps watching and says so when it is back.".to_owned(),
+                Urgency::Critical,
+                &fact.subscription,
+            ),
+            WatchdogChange::Back { fact, at } => (
+                format!(
+                    "{} from {} is back",
+                    fact.event_type.as_deref().unwrap_or("Events"),
+                    fact.name
+                ),
+                format!(
+                    "After {} without one (expected every {}).",
+                    span_words(at.saturating_sub(fact.last_arrival)),
+                    span_words(
+                        i64::try_from(fact.every.duration().as_millis()).unwrap_or(i64::MAX)
+                    ),
+                ),
+                Urgency::Normal,
+                &fact.subscription,
+            ),
+        };
+        let show = self.prefs.enabled && !self.subscriptions.get(id).is_some_and(|s| s.mute);
+        WatchdogNotice {
+            title: one_line(&title, self.prefs.limits().title_chars),
+            body,
+            urgency,
+            show,
+            change,
+        }
+    }
+
+    fn summary_deadline(&self, now: Now) -> Option<i64> {
         let refresh_ms = i64::try_from(self.prefs.summary_refresh().as_millis()).unwrap_or(0);
         let throttle = self
             .state
@@ -495,6 +632,11 @@ pub fn test_rules(
     }
 }
 
+/// The app's own marker rows (gap, skipped, overdue) are not arrivals from the server.
+fn is_marker(event_type: &str) -> bool {
+    event_type.starts_with("sse-tray.")
+}
+
 fn show(input: &NotifyInput, mapped: Mapped) -> Decision {
     Decision::Show(Notice {
         subscription: input.subscription.clone(),
@@ -572,6 +714,7 @@ mod tests {
         summaries: Vec<SummaryNotice>,
         suppressed: HashMap<Suppressed, u64>,
         marked_read: Vec<i64>,
+        watchdog: Vec<WatchdogNotice>,
     }
 
     fn tally(decisions: impl IntoIterator<Item = Decision>, t: &mut Tally) {
@@ -581,6 +724,7 @@ mod tests {
                 Decision::Summary(s) => t.summaries.push(s),
                 Decision::Suppressed(r) => *t.suppressed.entry(r).or_default() += 1,
                 Decision::MarkRead { event_key } => t.marked_read.push(event_key),
+                Decision::Watchdog(n) => t.watchdog.push(n),
             }
         }
     }
@@ -1130,5 +1274,63 @@ mod tests {
         assert_eq!(none.suppressed, None);
         let filtered = test_rules(&global, &sub, "{}", "noise");
         assert_eq!(filtered.suppressed, Some(Suppressed::TypeFiltered));
+    }
+
+    #[test]
+    fn a_silent_subscription_is_overdue_once_through_dnd_and_back_once() {
+        let mut policy = NotificationPolicy::new(NotificationPrefs::default());
+        let id = SubscriptionId::new("b");
+        let prefs = ruled(
+            "[watchdog]\nevery = 60\nevent_type = \"done\"\n[[rule]]\nfield = \"test\"\nequals = \"yes\"\nskip = true",
+        );
+        policy.set_watchdog(&id, "Backups", prefs.watchdog.as_ref(), at(0).unix_ms);
+        policy.set_subscription(id.clone(), prefs);
+        policy.set_do_not_disturb(DoNotDisturb::On);
+        assert_eq!(policy.next_deadline(at(0)), Some(at(60_000).unix_ms));
+        let mut t = Tally::default();
+        tally(policy.tick(at(59_999)), &mut t);
+        assert!(t.watchdog.is_empty());
+        tally(policy.tick(at(90_000)), &mut t);
+        let [notice] = &t.watchdog[..] else {
+            panic!("{t:?}")
+        };
+        assert_eq!(
+            notice.title,
+            "No done from Backups for 90 s — expected every 60 s"
+        );
+        assert_eq!(notice.urgency, Urgency::Critical);
+        assert!(notice.show);
+        assert_eq!(policy.overdue().len(), 1);
+        tally(policy.tick(at(200_000)), &mut t);
+        assert_eq!(t.watchdog.len(), 1, "once");
+        // A skipped event and another type are not arrivals; the expected one is.
+        let mut done = event("b", 1, r#"{"test":"yes"}"#);
+        done.event_type = "done".into();
+        done.received_at = at(300_000).unix_ms;
+        tally(policy.decide(&done, at(300_000)), &mut t);
+        tally(policy.decide(&event("b", 2, "x"), at(300_000)), &mut t);
+        assert_eq!(t.watchdog.len(), 1);
+        done.data = "{}".into();
+        tally(policy.decide(&done, at(300_000)), &mut t);
+        let back = t.watchdog.last().unwrap();
+        assert_eq!(back.title, "done from Backups is back");
+        assert_eq!(back.body, "After 5 min without one (expected every 60 s).");
+        assert!(matches!(back.change, WatchdogChange::Back { .. }));
+        assert!(policy.overdue().is_empty());
+        assert_eq!(policy.next_deadline(at(300_000)), Some(at(360_000).unix_ms));
+    }
+
+    #[test]
+    fn a_muted_subscription_keeps_its_watchdog_but_shows_nothing() {
+        let mut policy = NotificationPolicy::new(NotificationPrefs::default());
+        let id = SubscriptionId::new("m");
+        let prefs = ruled("mute = true\n[watchdog]\nevery = \"1m\"");
+        policy.set_watchdog(&id, "M", prefs.watchdog.as_ref(), at(0).unix_ms);
+        policy.set_subscription(id, prefs);
+        let out = policy.tick(at(60_000));
+        assert!(
+            matches!(&out[..], [Decision::Watchdog(n)] if !n.show),
+            "{out:?}"
+        );
     }
 }

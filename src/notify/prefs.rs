@@ -38,6 +38,10 @@
 //! field = "status"
 //! equals = "passed"
 //! mute = true
+//!
+//! [subscription.notify.watchdog]        # see `watchdog`
+//! every = "26h"
+//! event_type = "backup.done"            # optional
 //! ```
 
 use std::time::Duration;
@@ -49,6 +53,7 @@ use super::rules::{Rule, deserialize_rules};
 use super::schedule::QuietHours;
 use super::template::Template;
 use super::throttle::ThrottleConfig;
+use super::watchdog::WatchdogPrefs;
 
 /// The `[notifications]` table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,6 +133,9 @@ pub struct SubscriptionNotifyPrefs {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub rule: Vec<Rule>,
+    /// Expect an event at least this often (`[subscription.notify.watchdog]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watchdog: Option<WatchdogPrefs>,
 }
 
 impl SubscriptionNotifyPrefs {
