@@ -6,6 +6,8 @@
 //!
 //! - [`payload`] maps an event's data to a title, body, link and priority (ntfy/gotify-style JSON or
 //!   plain text), and decides which URLs may become links (http(s) only).
+//! - [`tags`] turns ntfy emoji shortcode tags into emoji; [`markdown`] makes Markdown bodies
+//!   readable as plain text.
 //! - [`template`] renders per-subscription templates such as `{data.repo}: {data.status}`.
 //! - [`throttle`] is the per-subscription token bucket (a burst, then about one per interval).
 //! - [`schedule`] holds quiet hours (local time, may cross midnight) and do-not-disturb.
@@ -30,6 +32,7 @@
 pub mod action;
 pub mod desktop;
 pub mod dnd_choice;
+pub mod markdown;
 pub mod notifier;
 pub mod payload;
 pub mod pipeline;
@@ -37,6 +40,7 @@ pub mod policy;
 pub mod prefs;
 pub mod rules;
 pub mod schedule;
+pub mod tags;
 pub mod template;
 pub mod throttle;
 pub mod watchdog;

@@ -233,6 +233,8 @@ mod tests {
                 priority: Priority::Default,
                 tags: Vec::new(),
                 icon: None,
+                markdown: false,
+                replaces: None,
             },
             urgency: Urgency::Normal,
         };

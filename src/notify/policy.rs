@@ -536,6 +536,7 @@ fn map_and_match(
     let templates = Templates {
         title: sub.title_template.as_ref(),
         body: sub.body_template.as_ref(),
+        replace_key: sub.replace_key.as_ref(),
     };
     let mut mapped = map_event(input, templates, prefs.limits());
     let rule = if sub.rule.is_empty() {

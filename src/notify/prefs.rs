@@ -32,6 +32,7 @@
 //! body_template = "{data.message}"
 //! burst = 2                             # override the global throttle for this one
 //! interval_secs = 60
+//! replace_key = "job.id"                # a message with the same value replaces the earlier one
 //!
 //! [[subscription.notify.rule]]          # ordered; the first match wins (see `rules`)
 //! event_type = "build"
@@ -51,7 +52,7 @@ use serde::{Deserialize, Serialize};
 use super::payload::{Limits, Priority};
 use super::rules::{Rule, deserialize_rules};
 use super::schedule::QuietHours;
-use super::template::Template;
+use super::template::{FieldPath, Template};
 use super::throttle::ThrottleConfig;
 use super::watchdog::WatchdogPrefs;
 
@@ -133,6 +134,10 @@ pub struct SubscriptionNotifyPrefs {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub rule: Vec<Rule>,
+    /// The JSON field (dotted path) naming the earlier message an event replaces; ntfy's
+    /// `sequence_id` when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replace_key: Option<FieldPath>,
     /// Expect an event at least this often (`[subscription.notify.watchdog]`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub watchdog: Option<WatchdogPrefs>,

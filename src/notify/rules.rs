@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::payload::Priority;
-use super::template::lookup;
+use super::template::FieldPath;
 
 /// The longest pattern accepted, in characters.
 pub const MAX_PATTERN_CHARS: usize = 512;
@@ -130,7 +130,7 @@ pub struct RuleFields {
     pub event_type: Option<String>,
     /// A dotted path into the JSON data; used with `equals`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
+    pub field: Option<FieldPath>,
     /// Matches when the value at `field` (a string, number or boolean, as text) equals this.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub equals: Option<String>,
@@ -163,25 +163,14 @@ fn is_false(value: &bool) -> bool {
 #[serde(try_from = "RuleFields", into = "RuleFields")]
 pub struct Rule {
     fields: RuleFields,
-    path: Vec<String>,
 }
 
 impl TryFrom<RuleFields> for Rule {
     type Error = String;
     fn try_from(fields: RuleFields) -> Result<Self, String> {
-        let path = match (&fields.field, &fields.equals) {
-            (Some(field), Some(_)) => {
-                let path: Vec<String> = field.split('.').map(str::to_owned).collect();
-                if path.iter().any(String::is_empty) {
-                    return Err(format!(
-                        "field `{field}` is not a dotted path such as `status` or `build.result`"
-                    ));
-                }
-                path
-            }
-            (None, None) => Vec::new(),
-            _ => return Err("`field` and `equals` go together".into()),
-        };
+        if fields.field.is_some() != fields.equals.is_some() {
+            return Err("`field` and `equals` go together".into());
+        }
         if fields.event_type.is_none() && fields.field.is_none() && fields.regex.is_none() {
             return Err(
                 "a rule needs something to match: event_type, field + equals, or regex".into(),
@@ -196,7 +185,7 @@ impl TryFrom<RuleFields> for Rule {
         if (fields.mute || fields.skip) && fields.priority.is_some() {
             return Err("`priority` has no effect on an event that is muted or skipped".into());
         }
-        Ok(Self { fields, path })
+        Ok(Self { fields })
     }
 }
 
@@ -234,7 +223,8 @@ impl Rule {
         if let Some(expected) = &f.equals {
             let found = subject
                 .json
-                .and_then(|json| lookup(json, &self.path))
+                .zip(f.field.as_ref())
+                .and_then(|(json, path)| path.find(json))
                 .and_then(scalar_text);
             if found.as_deref() != Some(expected.as_str()) {
                 return false;
