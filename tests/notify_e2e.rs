@@ -309,6 +309,59 @@ async fn a_watchdog_fires_on_silence_and_clears_when_the_event_arrives() {
     server.stop().await;
 }
 
+/// Sounds: a high-priority event asks for the subscription's high sound (`sound-name` hint), a
+/// low one is shown silently, and during do-not-disturb an urgent one comes through without a
+/// sound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sounds_follow_priority_and_do_not_disturb_mutes_them() {
+    let _guard = bus::bus_lock().await;
+    let _bus = bus::require_session_bus().await;
+    let server = NotificationServer::start(&["actions", "body", "sound"]).await;
+    let (notifier, _actions) = DesktopNotifier::start(DesktopOptions::default()).await;
+    let builds = NotifySubscription {
+        id: SubscriptionId::new("builds"),
+        name: "Builds".into(),
+        prefs: toml::from_str(
+            "min_priority = \"low\"\nsound = \"message-new-instant\"\n\
+             [sounds]\nhigh = \"dialog-warning\"",
+        )
+        .unwrap(),
+    };
+    let pipeline =
+        NotificationPipeline::new(NotificationPrefs::default(), [builds], Arc::new(notifier));
+    let sse = ScriptedServer::start(|_, _| {
+        vec![
+            stream_head(),
+            build_frame(1, "high"),
+            build_frame(2, "low"),
+            Step::Pause(Duration::from_millis(1_500)),
+            build_frame(3, "urgent"),
+            Step::Hang,
+        ]
+    })
+    .await;
+    let (_dir, paths) = support::engine_harness::temp_paths();
+    let mut run = start_with(
+        &paths,
+        vec![subscription("builds", &sse.url())],
+        fast_options(),
+        Some(pipeline.clone()),
+    );
+    let calls = server.wait_for_calls(2).await;
+    pipeline.set_do_not_disturb(sse_tray::notify::DoNotDisturb::On);
+    assert_eq!(calls[0].summary, "Build 1");
+    assert_eq!(calls[0].sound_name.as_deref(), Some("dialog-warning"));
+    assert_eq!(calls[1].summary, "Build 2");
+    assert_eq!(calls[1].urgency, Some(0));
+    assert_eq!(calls[1].sound_name, None, "low priority stays silent");
+    run.stored(3, WAIT).await;
+    let calls = server.wait_for_calls(3).await;
+    assert_eq!(calls[2].summary, "Build 3", "urgent passes do-not-disturb");
+    assert_eq!(calls[2].sound_name, None, "but without a sound");
+    run.engine.shutdown().await.unwrap();
+    server.stop().await;
+}
+
 /// No notification server at all: notifications are "unavailable", history keeps every event.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_notification_server_history_keeps_working() {

@@ -788,6 +788,20 @@ quiet_hours = { start = "22:00", end = "07:00", days = ["fri", "saturday"] }
                 "subscription[0].notify.watchdog.every",
                 "unknown unit",
             ),
+            (
+                sub(&format!(
+                    "{ok}[subscription.notify]\nsound = \"/home/me/x.wav\"\n"
+                )),
+                "subscription[0].notify.sound",
+                "not a sound name",
+            ),
+            (
+                sub(&format!(
+                    "{ok}[subscription.notify]\nreplace_key = \"job..id\"\n"
+                )),
+                "subscription[0].notify.replace_key",
+                "dotted path",
+            ),
             ("subscription = 3\n".into(), "subscription", "sequence"),
         ];
         for (text, key, reason) in cases {

@@ -8,6 +8,7 @@
 //!   plain text), and decides which URLs may become links (http(s) only).
 //! - [`tags`] turns ntfy emoji shortcode tags into emoji; [`markdown`] makes Markdown bodies
 //!   readable as plain text.
+//! - [`sound`] picks the sound a notification asks for (per subscription and priority).
 //! - [`template`] renders per-subscription templates such as `{data.repo}: {data.status}`.
 //! - [`throttle`] is the per-subscription token bucket (a burst, then about one per interval).
 //! - [`schedule`] holds quiet hours (local time, may cross midnight) and do-not-disturb.
@@ -40,6 +41,7 @@ pub mod policy;
 pub mod prefs;
 pub mod rules;
 pub mod schedule;
+pub mod sound;
 pub mod tags;
 pub mod template;
 pub mod throttle;

@@ -37,6 +37,9 @@ pub struct NotificationRequest {
     pub link: Option<String>,
     /// What a click on the notification itself means.
     pub on_click: NotificationAction,
+    /// A sound theme name to play (freedesktop `sound-name` hint); `None`: the server's default
+    /// behaviour for the urgency, which on most servers is silence.
+    pub sound: Option<String>,
 }
 
 impl NotificationRequest {
@@ -58,6 +61,7 @@ impl NotificationRequest {
                 event_key: notice.event_key,
                 event_id: notice.event_id.clone(),
             },
+            sound: notice.sound.clone(),
         }
     }
 
@@ -79,6 +83,7 @@ impl NotificationRequest {
                 subscription,
                 count: summary.count,
             },
+            sound: None,
         }
     }
 }
@@ -111,6 +116,7 @@ impl NotificationRequest {
             icon: None,
             link: None,
             on_click,
+            sound: notice.sound.clone(),
         }
     }
 }
@@ -237,6 +243,7 @@ mod tests {
                 replaces: None,
             },
             urgency: Urgency::Normal,
+            sound: None,
         };
         let request = NotificationRequest::for_event(&notice);
         assert_eq!(request.title, "Invoice_gpj.exe [2J");

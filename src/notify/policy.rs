@@ -37,6 +37,7 @@ use super::payload::{Mapped, Priority, Templates, Urgency, map_event, parse_json
 use super::prefs::{NotificationPrefs, SubscriptionNotifyPrefs};
 use super::rules::{RuleMatch, RuleSubject, first_match};
 use super::schedule::{DoNotDisturb, Now};
+use super::sound;
 use super::throttle::Throttle;
 use super::watchdog::{OverdueFact, WatchdogChange, WatchdogPrefs, Watchdogs, span_words};
 use crate::untrusted::one_line;
@@ -73,6 +74,8 @@ pub struct WatchdogNotice {
     pub urgency: Urgency,
     /// False when notifications are off or the subscription is muted: the marker is still kept.
     pub show: bool,
+    /// The subscription's high-priority sound for "overdue" (not when quiet); "back" is silent.
+    pub sound: Option<String>,
 }
 
 impl WatchdogNotice {
@@ -118,6 +121,8 @@ pub struct Notice {
     pub mapped: Mapped,
     /// How the desktop should present it.
     pub urgency: Urgency,
+    /// The sound theme name to play (see [`super::sound`]); `None`: silent.
+    pub sound: Option<String>,
 }
 
 /// Where a summary lives: one per subscription for the throttle, one for the end of quiet time.
@@ -333,10 +338,14 @@ impl NotificationPolicy {
             .get(&input.subscription)
             .cloned()
             .unwrap_or_default();
+        let quiet = self.is_quiet(now);
+        // Quiet hours and do-not-disturb mute even what they let through.
+        let sound = sound::choose(sub.sound.as_ref(), &sub.sounds, mapped.priority, quiet)
+            .map(|name| name.as_str().to_owned());
         if mapped.priority.is_pressing() {
-            return vec![show(input, mapped)];
+            return vec![show(input, mapped, sound)];
         }
-        if self.is_quiet(now) {
+        if quiet {
             self.quiet.total += 1;
             let entry = self
                 .quiet
@@ -373,7 +382,7 @@ impl NotificationPolicy {
             state.emitted_at = None;
         }
         if state.throttle.try_take(now.unix_ms) {
-            return vec![show(input, mapped)];
+            return vec![show(input, mapped, sound)];
         }
 
         state.held += 1;
@@ -493,12 +502,24 @@ impl NotificationPolicy {
                 &fact.subscription,
             ),
         };
-        let show = self.prefs.enabled && !self.subscriptions.get(id).is_some_and(|s| s.mute);
+        let sub = self.subscriptions.get(id);
+        let show = self.prefs.enabled && !sub.is_some_and(|s| s.mute);
+        let sound = match (&change, sub) {
+            (WatchdogChange::Overdue(_), Some(sub)) => sound::choose(
+                sub.sound.as_ref(),
+                &sub.sounds,
+                Priority::High,
+                self.is_quiet(now),
+            )
+            .map(|name| name.as_str().to_owned()),
+            _ => None,
+        };
         WatchdogNotice {
             title: one_line(&title, self.prefs.limits().title_chars),
             body,
             urgency,
             show,
+            sound,
             change,
         }
     }
@@ -638,8 +659,9 @@ fn is_marker(event_type: &str) -> bool {
     event_type.starts_with("sse-tray.")
 }
 
-fn show(input: &NotifyInput, mapped: Mapped) -> Decision {
+fn show(input: &NotifyInput, mapped: Mapped, sound: Option<String>) -> Decision {
     Decision::Show(Notice {
+        sound,
         subscription: input.subscription.clone(),
         event_key: input.event_key,
         event_id: input.event_id.clone(),
@@ -1333,5 +1355,38 @@ mod tests {
             matches!(&out[..], [Decision::Watchdog(n)] if !n.show),
             "{out:?}"
         );
+    }
+
+    #[test]
+    fn sounds_by_priority_silent_when_low_throttled_or_quiet() {
+        let mut policy = NotificationPolicy::new(NotificationPrefs {
+            min_priority: Priority::Low,
+            ..NotificationPrefs::default()
+        });
+        policy.set_subscription(
+            SubscriptionId::new("a"),
+            ruled("sound = \"bell\"\n[sounds]\nurgent = \"alarm-clock-elapsed\""),
+        );
+        let sound_of = |policy: &mut NotificationPolicy, key, data: &str, now| match &policy
+            .decide(&event("a", key, data), now)[..]
+        {
+            [Decision::Show(n)] => n.sound.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            sound_of(&mut policy, 1, "x", at(0)).as_deref(),
+            Some("bell")
+        );
+        assert_eq!(
+            sound_of(&mut policy, 2, r#"{"priority":"low"}"#, at(0)),
+            None
+        );
+        let urgent = r#"{"priority":"urgent"}"#;
+        assert_eq!(
+            sound_of(&mut policy, 3, urgent, at(0)).as_deref(),
+            Some("alarm-clock-elapsed")
+        );
+        policy.set_do_not_disturb(DoNotDisturb::On);
+        assert_eq!(sound_of(&mut policy, 4, urgent, at(0)), None, "DND mutes");
     }
 }

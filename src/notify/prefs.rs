@@ -32,6 +32,8 @@
 //! body_template = "{data.message}"
 //! burst = 2                             # override the global throttle for this one
 //! interval_secs = 60
+//! sound = "message-new-instant"        # default priority and above; low is always silent
+//! sounds = { urgent = "alarm-clock-elapsed" }   # per priority (default, high, urgent)
 //! replace_key = "job.id"                # a message with the same value replaces the earlier one
 //!
 //! [[subscription.notify.rule]]          # ordered; the first match wins (see `rules`)
@@ -52,6 +54,7 @@ use serde::{Deserialize, Serialize};
 use super::payload::{Limits, Priority};
 use super::rules::{Rule, deserialize_rules};
 use super::schedule::QuietHours;
+use super::sound::{SoundName, SoundsByPriority};
 use super::template::{FieldPath, Template};
 use super::throttle::ThrottleConfig;
 use super::watchdog::WatchdogPrefs;
@@ -134,6 +137,12 @@ pub struct SubscriptionNotifyPrefs {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub rule: Vec<Rule>,
+    /// The sound for default priority and above (freedesktop `sound-name`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sound: Option<SoundName>,
+    /// Sounds per priority (`[subscription.notify.sounds]`), winning over `sound`.
+    #[serde(skip_serializing_if = "is_default")]
+    pub sounds: SoundsByPriority,
     /// The JSON field (dotted path) naming the earlier message an event replaces; ntfy's
     /// `sequence_id` when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -141,6 +150,10 @@ pub struct SubscriptionNotifyPrefs {
     /// Expect an event at least this often (`[subscription.notify.watchdog]`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub watchdog: Option<WatchdogPrefs>,
+}
+
+fn is_default(sounds: &SoundsByPriority) -> bool {
+    *sounds == SoundsByPriority::default()
 }
 
 impl SubscriptionNotifyPrefs {
