@@ -69,6 +69,13 @@ pub const SKIPPED_EVENT_TYPE: &str = "sse-tray.skipped";
 /// duplicate. It is marked read when the expected event arrives.
 pub const OVERDUE_EVENT_TYPE: &str = "sse-tray.overdue";
 
+/// Whether `event_type` is one of the app's own marker types (gap, skipped, overdue, and any
+/// later `sse-tray.*` one) rather than something a server sent: markers are not arrivals for
+/// the notification watchdog.
+pub fn is_marker_type(event_type: &str) -> bool {
+    event_type.starts_with("sse-tray.")
+}
+
 /// The current wall-clock time in Unix milliseconds, the unit every stored timestamp uses.
 pub fn now_unix_ms() -> i64 {
     let since = std::time::SystemTime::now()

@@ -386,7 +386,7 @@ fn last_arrival(
         if let Some(event) = page
             .events
             .iter()
-            .find(|e| !e.event_type.starts_with("sse-tray."))
+            .find(|e| !crate::event::is_marker_type(&e.event_type))
         {
             return Some(event.received_at);
         }

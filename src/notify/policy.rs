@@ -305,7 +305,7 @@ impl NotificationPolicy {
         let (mapped, rule) = map_and_match(input, sub, &self.prefs);
         let mut out = Vec::new();
         let skipped = rule.as_ref().is_some_and(|r| r.effect.skip);
-        if !skipped && !is_marker(&input.event_type) {
+        if !skipped && !crate::event::is_marker_type(&input.event_type) {
             let change =
                 self.watchdogs
                     .arrived(&input.subscription, &input.event_type, input.received_at);
@@ -652,11 +652,6 @@ pub fn test_rules(
         priority: mapped.priority,
         suppressed,
     }
-}
-
-/// The app's own marker rows (gap, skipped, overdue) are not arrivals from the server.
-fn is_marker(event_type: &str) -> bool {
-    event_type.starts_with("sse-tray.")
 }
 
 fn show(input: &NotifyInput, mapped: Mapped, sound: Option<String>) -> Decision {
