@@ -1353,7 +1353,7 @@ mod tests {
     }
 
     #[test]
-    fn sounds_by_priority_silent_when_low_throttled_or_quiet() {
+    fn sounds_by_priority_silent_when_low_or_quiet() {
         let mut policy = NotificationPolicy::new(NotificationPrefs {
             min_priority: Priority::Low,
             ..NotificationPrefs::default()
