@@ -62,6 +62,20 @@ pub const GAP_EVENT_TYPE: &str = "sse-tray.gap";
 /// resent copy of the same event is a duplicate, and the resume point moves past it.
 pub const SKIPPED_EVENT_TYPE: &str = "sse-tray.skipped";
 
+/// The event type of the marker the notification watchdog stores when a subscription stayed
+/// silent past its `[subscription.notify.watchdog]` deadline. Its data is `{"event_type":
+/// "<expected type>"|null, "expected_every_secs": N, "last_arrival": <Unix ms>, "overdue_since":
+/// <Unix ms>}` and its id `overdue-<overdue_since>`, so storing it again after a restart is a
+/// duplicate. It is marked read when the expected event arrives.
+pub const OVERDUE_EVENT_TYPE: &str = "sse-tray.overdue";
+
+/// Whether `event_type` is one of the app's own marker types (gap, skipped, overdue, and any
+/// later `sse-tray.*` one) rather than something a server sent: markers are not arrivals for
+/// the notification watchdog.
+pub fn is_marker_type(event_type: &str) -> bool {
+    event_type.starts_with("sse-tray.")
+}
+
 /// The current wall-clock time in Unix milliseconds, the unit every stored timestamp uses.
 pub fn now_unix_ms() -> i64 {
     let since = std::time::SystemTime::now()

@@ -158,6 +158,210 @@ async fn a_stream_becomes_notifications_without_flood_or_repeats() {
     server.stop().await;
 }
 
+/// A rule that mutes matching events: the notification server never hears of them, history keeps
+/// them (marked read, as the rule also asks), and the events around them notify as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_muting_rule_keeps_the_event_out_of_the_desktop_but_in_history() {
+    let _guard = bus::bus_lock().await;
+    let _bus = bus::require_session_bus().await;
+    let server = NotificationServer::start(&["actions", "body"]).await;
+    let (notifier, _actions) = DesktopNotifier::start(DesktopOptions::default()).await;
+    let prefs: SubscriptionNotifyPrefs = toml::from_str(
+        r#"
+        [[rule]]
+        field = "title"
+        equals = "Build 2"
+        mute = true
+        mark_read = true
+        "#,
+    )
+    .unwrap();
+    let builds = NotifySubscription {
+        id: SubscriptionId::new("builds"),
+        name: "Builds".into(),
+        prefs,
+    };
+    let pipeline =
+        NotificationPipeline::new(NotificationPrefs::default(), [builds], Arc::new(notifier));
+    let sse = ScriptedServer::start(|_, _| {
+        let mut steps = vec![stream_head()];
+        steps.extend((1..=3).map(|n| build_frame(n, "default")));
+        steps.push(Step::Hang);
+        steps
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let paths = AppPaths::under(dir.path());
+    // The pipeline's own handle on the same history file, for the rule's mark_read.
+    pipeline.attach_history(sse_tray::history::HistoryStore::open(&paths.history_file()).unwrap());
+    let mut run = start_with(
+        &paths,
+        vec![subscription("builds", &sse.url())],
+        fast_options(),
+        Some(pipeline),
+    );
+    run.stored(3, WAIT).await;
+    let calls = server.wait_for_calls(2).await;
+    // Events are decided in order, so "Build 3" being shown means "Build 2" was decided.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let shown: Vec<_> = server.calls().iter().map(|c| c.summary.clone()).collect();
+    assert_eq!(shown, ["Build 1", "Build 3"], "{calls:?}");
+    run.engine.shutdown().await.unwrap();
+    let history = support::engine_harness::history_events(&paths);
+    let read: Vec<_> = history.iter().map(|e| (e.id.as_deref(), e.read)).collect();
+    assert_eq!(
+        read,
+        [(Some("1"), false), (Some("2"), true), (Some("3"), false)],
+        "all stored; only the ruled one read"
+    );
+    server.stop().await;
+}
+
+/// A watchdog with a one-second period on a stream that stays silent for two: one high-priority
+/// "overdue" notification while nothing arrives, a marker row in history and an overdue fact for
+/// the tray; when the expected event arrives, one "back" replacing it in place, and the marker is
+/// resolved (read). The pipeline's timer sleeps until the watchdog's deadline: no polling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watchdog_fires_on_silence_and_clears_when_the_event_arrives() {
+    let _guard = bus::bus_lock().await;
+    let _bus = bus::require_session_bus().await;
+    let server = NotificationServer::start(&["actions", "body"]).await;
+    let (notifier, _actions) = DesktopNotifier::start(DesktopOptions::default()).await;
+    let backups = NotifySubscription {
+        id: SubscriptionId::new("backups"),
+        name: "Backups".into(),
+        // backup.started is stored silently, and is not what the watchdog waits for.
+        prefs: toml::from_str(
+            "exclude_types = [\"backup.started\"]\n\
+             [watchdog]\nevery = 1\nevent_type = \"backup.done\"",
+        )
+        .unwrap(),
+    };
+    let pipeline =
+        NotificationPipeline::new(NotificationPrefs::default(), [backups], Arc::new(notifier));
+    let dir = tempfile::tempdir().unwrap();
+    let paths = AppPaths::under(dir.path());
+    pipeline.attach_history(sse_tray::history::HistoryStore::open(&paths.history_file()).unwrap());
+    let cancel = CancellationToken::new();
+    let timer = tokio::spawn({
+        let (pipeline, cancel) = (pipeline.clone(), cancel.clone());
+        async move { pipeline.run_timer(cancel).await }
+    });
+    let sse = ScriptedServer::start(|_, _| {
+        // Silent (another type only) for four periods, then the backup.
+        vec![
+            stream_head(),
+            raw("event: backup.started\nid: 1\ndata: {}\n\n"),
+            Step::Pause(Duration::from_millis(4_000)),
+            raw("event: backup.done\nid: 2\ndata: {\"title\":\"Backup done\"}\n\n"),
+            Step::Hang,
+        ]
+    })
+    .await;
+    let mut run = start_with(
+        &paths,
+        vec![subscription("backups", &sse.url())],
+        fast_options(),
+        Some(pipeline.clone()),
+    );
+    run.stored(1, WAIT).await;
+
+    let calls = server.wait_for_calls(1).await;
+    assert_eq!(
+        calls[0].summary, "No backup.done from Backups for 1 s — expected every 1 s",
+        "{calls:?}"
+    );
+    assert_eq!(calls[0].urgency, Some(2), "overdue is high priority");
+    let overdue = pipeline.overdue();
+    assert_eq!(overdue.len(), 1);
+    let marker_key = overdue[0].marker_key.expect("marker stored");
+    // Once only, however long the silence lasts.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert_eq!(server.calls().len(), 1, "{:?}", server.calls());
+
+    run.stored(1, WAIT).await;
+    let calls = server.wait_for_calls(3).await;
+    let back = calls
+        .iter()
+        .find(|c| c.summary == "backup.done from Backups is back")
+        .expect("a back notification");
+    assert_eq!(back.replaces_id, calls[0].id, "replaces the alarm in place");
+    assert!(calls.iter().any(|c| c.summary == "Backup done"));
+    assert!(pipeline.overdue().is_empty());
+
+    cancel.cancel();
+    timer.await.unwrap();
+    run.engine.shutdown().await.unwrap();
+    let history = support::engine_harness::history_events(&paths);
+    let marker = history
+        .iter()
+        .find(|e| e.key.0 == marker_key)
+        .expect("the marker is in history");
+    assert_eq!(marker.event_type, sse_tray::event::OVERDUE_EVENT_TYPE);
+    assert!(marker.read, "resolved");
+    assert_eq!(
+        history
+            .iter()
+            .filter(|e| e.event_type == marker.event_type)
+            .count(),
+        1
+    );
+    server.stop().await;
+}
+
+/// Sounds: a high-priority event asks for the subscription's high sound (`sound-name` hint), a
+/// low one is shown silently, and during do-not-disturb an urgent one comes through without a
+/// sound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sounds_follow_priority_and_do_not_disturb_mutes_them() {
+    let _guard = bus::bus_lock().await;
+    let _bus = bus::require_session_bus().await;
+    let server = NotificationServer::start(&["actions", "body", "sound"]).await;
+    let (notifier, _actions) = DesktopNotifier::start(DesktopOptions::default()).await;
+    let builds = NotifySubscription {
+        id: SubscriptionId::new("builds"),
+        name: "Builds".into(),
+        prefs: toml::from_str(
+            "min_priority = \"low\"\nsound = \"message-new-instant\"\n\
+             [sounds]\nhigh = \"dialog-warning\"",
+        )
+        .unwrap(),
+    };
+    let pipeline =
+        NotificationPipeline::new(NotificationPrefs::default(), [builds], Arc::new(notifier));
+    let sse = ScriptedServer::start(|_, _| {
+        vec![
+            stream_head(),
+            build_frame(1, "high"),
+            build_frame(2, "low"),
+            Step::Pause(Duration::from_millis(1_500)),
+            build_frame(3, "urgent"),
+            Step::Hang,
+        ]
+    })
+    .await;
+    let (_dir, paths) = support::engine_harness::temp_paths();
+    let mut run = start_with(
+        &paths,
+        vec![subscription("builds", &sse.url())],
+        fast_options(),
+        Some(pipeline.clone()),
+    );
+    let calls = server.wait_for_calls(2).await;
+    pipeline.set_do_not_disturb(sse_tray::notify::DoNotDisturb::On);
+    assert_eq!(calls[0].summary, "Build 1");
+    assert_eq!(calls[0].sound_name.as_deref(), Some("dialog-warning"));
+    assert_eq!(calls[1].summary, "Build 2");
+    assert_eq!(calls[1].urgency, Some(0));
+    assert_eq!(calls[1].sound_name, None, "low priority stays silent");
+    run.stored(3, WAIT).await;
+    let calls = server.wait_for_calls(3).await;
+    assert_eq!(calls[2].summary, "Build 3", "urgent passes do-not-disturb");
+    assert_eq!(calls[2].sound_name, None, "but without a sound");
+    run.engine.shutdown().await.unwrap();
+    server.stop().await;
+}
+
 /// No notification server at all: notifications are "unavailable", history keeps every event.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_notification_server_history_keeps_working() {

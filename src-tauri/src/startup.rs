@@ -130,6 +130,8 @@ pub async fn start(paths: AppPaths, options: LaunchOptions) -> Result<Started, S
             .map(|spec| NotifySubscription::from(spec.subscription())),
         Arc::new(notifier),
     );
+    // Its own history handle: rules' mark_read, and the watchdogs' last arrivals and markers.
+    pipeline.attach_history(HistoryStore::open(&paths.history_file())?);
     let unread = reader.unread_count(None)?;
     let mut listed: Vec<SubscriptionInfo> = subscriptions
         .iter()

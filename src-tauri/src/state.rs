@@ -135,6 +135,11 @@ impl AppState {
             status.tooltip.push('\n');
             status.tooltip.push_str(&line);
         }
+        // A silent subscription the watchdog expects to hear from.
+        for overdue in self.pipeline.overdue() {
+            status.tooltip.push('\n');
+            status.tooltip.push_str(&overdue.describe(now_ms));
+        }
         status
     }
 

@@ -225,14 +225,24 @@ fn listen(paths: &AppPaths, args: ListenArgs) -> sse_tray::Result<ExitCode> {
         source,
     })?;
     let notify = args.notify;
+    // The pipeline's own handle (rules' mark_read, watchdog markers), opened before the engine
+    // takes the writer's.
+    let notify_history = if notify {
+        Some(HistoryStore::open(&paths.history_file())?)
+    } else {
+        None
+    };
     runtime.block_on(async move {
         let running = Arc::new(AtomicUsize::new(subscriptions.len()));
         let all_stopped = Arc::new(tokio::sync::Notify::new());
         let cancel = CancellationToken::new();
-        let pipeline = if notify {
-            Some(start_notifications(prefs, &subscriptions, cancel.clone()).await)
-        } else {
-            None
+        let pipeline = match notify_history {
+            Some(store) => {
+                let pipeline = start_notifications(prefs, &subscriptions, cancel.clone()).await;
+                pipeline.attach_history(store);
+                Some(pipeline)
+            }
+            None => None,
         };
         let sink = PrintingSink {
             running: running.clone(),

@@ -771,6 +771,43 @@ quiet_hours = { start = "22:00", end = "07:00", days = ["fri", "saturday"] }
                 "subscription[1].notify.interval_secs",
                 "u64",
             ),
+            (
+                sub(&format!(
+                    "{ok}[[subscription.notify.rule]]\nevent_type = \"a\"\nmute = true\n\
+                     [[subscription.notify.rule]]\nregex = \"b\"\nskip = true\n\
+                     [[subscription.notify.rule]]\nregex = \"(unclosed\"\nmute = true\n"
+                )),
+                "subscription[0].notify.rule[2].regex",
+                "invalid regex",
+            ),
+            (
+                sub(&format!(
+                    "{ok}[[subscription.notify.rule]]\nevent_type = \"a\"\n"
+                )),
+                "subscription[0].notify.rule[0]",
+                "needs an action",
+            ),
+            (
+                sub(&format!(
+                    "{ok}[subscription.notify.watchdog]\nevery = \"26 weeks\"\n"
+                )),
+                "subscription[0].notify.watchdog.every",
+                "unknown unit",
+            ),
+            (
+                sub(&format!(
+                    "{ok}[subscription.notify]\nsound = \"/home/me/x.wav\"\n"
+                )),
+                "subscription[0].notify.sound",
+                "not a sound name",
+            ),
+            (
+                sub(&format!(
+                    "{ok}[subscription.notify]\nreplace_key = \"job..id\"\n"
+                )),
+                "subscription[0].notify.replace_key",
+                "dotted path",
+            ),
             ("subscription = 3\n".into(), "subscription", "sequence"),
         ];
         for (text, key, reason) in cases {

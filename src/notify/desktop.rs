@@ -7,7 +7,7 @@
 //! What each platform gets:
 //!
 //! - **Linux/BSD (freedesktop D-Bus, via `zbus`).** Full support: app name, icon, urgency hint,
-//!   category hint, `desktop-entry` hint, a `default` action (click → [`NotificationAction::OpenEvent`]
+//!   category hint, `desktop-entry` hint, `sound-name` hint, a `default` action (click → [`NotificationAction::OpenEvent`]
 //!   or [`NotificationAction::OpenSummary`]) and an "Open link" button for payloads with an http(s)
 //!   URL, `replaces_id` so summaries update in place, bodies escaped when the server advertises
 //!   `body-markup` (asked once with `GetCapabilities`, cached). One D-Bus connection sends every
@@ -16,13 +16,15 @@
 //!   resources flat. Signals are accepted only from the server that answered our `Notify`.
 //!   (`notify-rust` is not used here: its Linux path opens a new D-Bus connection per notification
 //!   and waits for clicks with one future per notification.)
-//! - **Windows (`notify-rust` → WinRT toasts).** Title, body, critical → reminder scenario, an
+//! - **Windows (`notify-rust` → WinRT toasts).** Title, body, a toast audio name as the sound,
+//!   critical → reminder scenario, an
 //!   "Open link" button; a click on the toast or the button is reported. Each shown toast with a
 //!   pending click holds one blocking thread until the toast is activated, dismissed or times out
 //!   into the Action Center; at most [`DesktopOptions::max_pending_clicks`] toasts wait (beyond
 //!   that a toast is shown without click handling). No replace-in-place: a summary update is a new
 //!   toast, which the policy's refresh period keeps rare.
-//! - **macOS (`notify-rust` → `NSUserNotificationCenter`).** Title and body only; clicks are not
+//! - **macOS (`notify-rust` → `NSUserNotificationCenter`).** Title, body and a system sound name;
+//!   clicks are not
 //!   reported (waiting for one needs the main run loop, which belongs to the GUI shell) and
 //!   summaries do not replace each other.
 //!

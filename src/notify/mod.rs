@@ -6,11 +6,18 @@
 //!
 //! - [`payload`] maps an event's data to a title, body, link and priority (ntfy/gotify-style JSON or
 //!   plain text), and decides which URLs may become links (http(s) only).
+//! - [`tags`] turns ntfy emoji shortcode tags into emoji; [`markdown`] makes Markdown bodies
+//!   readable as plain text.
+//! - [`sound`] picks the sound a notification asks for (per subscription and priority).
 //! - [`template`] renders per-subscription templates such as `{data.repo}: {data.status}`.
 //! - [`throttle`] is the per-subscription token bucket (a burst, then about one per interval).
 //! - [`schedule`] holds quiet hours (local time, may cross midnight) and do-not-disturb.
 //! - [`prefs`] is the serde shape of the `[notifications]` table and of each subscription's
 //!   `notify` table.
+//! - [`rules`] holds each subscription's ordered rules (match a type, a JSON field or a regex;
+//!   then mute, skip, set the priority or mark read); [`policy::test_rules`] answers the settings
+//!   window's "which rule would match this?".
+//! - [`watchdog`] notices a subscription that stays silent longer than it should.
 //! - [`policy`] combines them: event in, [`Decision`]s out (show, update a summary in place, or stay
 //!   silent with a reason). Time is an argument, so every rule is tested without sleeping.
 //! - [`notifier`] is the small [`Notifier`] trait the engine talks to; [`desktop`] implements it
@@ -26,14 +33,19 @@
 pub mod action;
 pub mod desktop;
 pub mod dnd_choice;
+pub mod markdown;
 pub mod notifier;
 pub mod payload;
 pub mod pipeline;
 pub mod policy;
 pub mod prefs;
+pub mod rules;
 pub mod schedule;
+pub mod sound;
+pub mod tags;
 pub mod template;
 pub mod throttle;
+pub mod watchdog;
 
 pub use action::{NotificationAction, NotificationKey};
 pub use desktop::{DesktopNotifier, DesktopOptions};
@@ -41,9 +53,14 @@ pub use dnd_choice::DndChoice;
 pub use notifier::{Capabilities, NotificationRequest, Notifier, NotifierHealth};
 pub use payload::{Mapped, Priority, Urgency};
 pub use pipeline::{NotificationPipeline, NotifySubscription};
-pub use policy::{Decision, Notice, NotificationPolicy, SummaryNotice, SummarySlot, Suppressed};
+pub use policy::{
+    Decision, Notice, NotificationPolicy, RuleTest, SummaryNotice, SummarySlot, Suppressed,
+    WatchdogNotice, test_rules,
+};
 pub use prefs::{NotificationPrefs, SubscriptionNotifyPrefs};
+pub use rules::{Rule, RuleEffect, RuleMatch};
 pub use schedule::{DoNotDisturb, LocalTime, Now, QuietHours, TimeOfDay, Weekday};
+pub use watchdog::{OverdueFact, WatchdogChange, WatchdogPrefs};
 
 use crate::SubscriptionId;
 

@@ -8,7 +8,8 @@
 
 use super::action::{NotificationAction, NotificationKey};
 use super::payload::Urgency;
-use super::policy::{Decision, Notice, SummaryNotice, SummarySlot};
+use super::policy::{Decision, Notice, SummaryNotice, SummarySlot, WatchdogNotice};
+use super::watchdog::WatchdogChange;
 use crate::untrusted;
 
 /// A platform-neutral notification, ready to show. Text is plain; the notifier escapes it when the
@@ -36,6 +37,9 @@ pub struct NotificationRequest {
     pub link: Option<String>,
     /// What a click on the notification itself means.
     pub on_click: NotificationAction,
+    /// A sound theme name to play (freedesktop `sound-name` hint); `None`: the server's default
+    /// behaviour for the urgency, which on most servers is silence.
+    pub sound: Option<String>,
 }
 
 impl NotificationRequest {
@@ -57,13 +61,14 @@ impl NotificationRequest {
                 event_key: notice.event_key,
                 event_id: notice.event_id.clone(),
             },
+            sound: notice.sound.clone(),
         }
     }
 
     /// The request for a summary (replacing its slot).
     pub fn for_summary(summary: &SummaryNotice) -> Self {
         let subscription = match &summary.slot {
-            SummarySlot::Throttle(id) => Some(id.clone()),
+            SummarySlot::Throttle(id) | SummarySlot::Watchdog(id) => Some(id.clone()),
             SummarySlot::Quiet => None,
         };
         Self {
@@ -78,6 +83,40 @@ impl NotificationRequest {
                 subscription,
                 count: summary.count,
             },
+            sound: None,
+        }
+    }
+}
+
+impl NotificationRequest {
+    /// The request for a watchdog's "overdue" or "back": one slot per subscription, so "back"
+    /// replaces "overdue" in place; a click opens the marker row when it was stored.
+    pub fn for_watchdog(notice: &WatchdogNotice) -> Self {
+        let subscription = notice.subscription().clone();
+        let marker = match &notice.change {
+            WatchdogChange::Overdue(fact) | WatchdogChange::Back { fact, .. } => fact.marker_key,
+        };
+        let on_click = match marker {
+            Some(event_key) => NotificationAction::OpenEvent {
+                subscription: subscription.clone(),
+                event_key,
+                event_id: None,
+            },
+            None => NotificationAction::OpenSummary {
+                subscription: Some(subscription.clone()),
+                count: 0,
+            },
+        };
+        Self {
+            key: NotificationKey::Summary(SummarySlot::Watchdog(subscription)),
+            title: shown_title(&notice.title),
+            body: shown_body(&notice.body),
+            urgency: notice.urgency,
+            category: "network",
+            icon: None,
+            link: None,
+            on_click,
+            sound: notice.sound.clone(),
         }
     }
 }
@@ -138,12 +177,16 @@ pub trait Notifier: Send + Sync {
     /// Whether notifications work right now.
     fn health(&self) -> NotifierHealth;
 
-    /// Carries out one policy decision (suppressed events need nothing).
+    /// Carries out one policy decision (suppressed events need nothing; marking read is the
+    /// pipeline's job, which holds the history store).
     fn apply(&self, decision: &Decision) {
         match decision {
             Decision::Show(notice) => self.show(NotificationRequest::for_event(notice)),
             Decision::Summary(summary) => self.show(NotificationRequest::for_summary(summary)),
-            Decision::Suppressed(_) => {}
+            Decision::Watchdog(notice) if notice.show => {
+                self.show(NotificationRequest::for_watchdog(notice));
+            }
+            Decision::Suppressed(_) | Decision::MarkRead { .. } | Decision::Watchdog(_) => {}
         }
     }
 }
@@ -196,8 +239,11 @@ mod tests {
                 priority: Priority::Default,
                 tags: Vec::new(),
                 icon: None,
+                markdown: false,
+                replaces: None,
             },
             urgency: Urgency::Normal,
+            sound: None,
         };
         let request = NotificationRequest::for_event(&notice);
         assert_eq!(request.title, "Invoice_gpj.exe [2J");

@@ -1,8 +1,14 @@
 //! Mapping an event's data to what a notification shows. Pure text in, text out.
 //!
 //! A JSON object in the style of ntfy/gotify gives `title`, `message` (or `body`), `url` (or
-//! `click`), `priority` (1–5, `"1"`–`"5"`, or `min`/`low`/`default`/`high`/`urgent`, with `max` as
-//! an alias of `urgent`), `tags` (array or comma-separated string) and `icon`. Missing fields fall
+//! `click`, or gotify's `extras["client::notification"].click.url`), `priority` (1–5, `"1"`–`"5"`,
+//! or `min`/`low`/`default`/`high`/`urgent`, with `max` as an alias of `urgent`), `tags` (array or
+//! comma-separated string; emoji shortcodes such as `warning` become ⚠️ in front of the title, see
+//! [`super::tags`]), `icon`, `markdown` (ntfy; or gotify's `extras["client::display"].contentType
+//! = "text/markdown"`: the body is shown with its markup stripped, see [`super::markdown`], and the
+//! flag is kept for the window), and `sequence_id` (ntfy: this message replaces an earlier one with
+//! the same id; a subscription's `replace_key` names another field for the same purpose). The
+//! app's markers (`sse-tray.gap`, `sse-tray.skipped`) become warnings in words. Missing fields fall
 //! back: the title becomes "`<subscription name> · <event type>`", the body the data itself with its
 //! whitespace collapsed. Anything that is not a JSON object (plain text, arrays, numbers, invalid
 //! JSON) uses the fallback entirely. Per-subscription templates take precedence over both.
@@ -21,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::NotifyInput;
-use super::template::Template;
+use super::template::{FieldPath, Template};
 use crate::untrusted::{one_line, text_block};
 
 /// Payloads larger than this are shown as text without trying to parse them as JSON: a notification
@@ -146,13 +152,17 @@ impl Default for Limits {
     }
 }
 
-/// Optional per-subscription templates; each one replaces the mapped title or body.
+/// A subscription's own mapping settings: templates replacing the mapped title or body, and the
+/// field that says which earlier message an event replaces.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Templates<'a> {
     /// Replaces the title.
     pub title: Option<&'a Template>,
     /// Replaces the body.
     pub body: Option<&'a Template>,
+    /// The JSON field naming the message this one replaces (`replace_key`); ntfy's
+    /// `sequence_id` is used when it is not set.
+    pub replace_key: Option<&'a FieldPath>,
 }
 
 /// What a notification for one event shows: plain text, already capped.
@@ -171,7 +181,16 @@ pub struct Mapped {
     pub tags: Vec<String>,
     /// A theme icon name from the payload, checked by [`safe_icon_name`].
     pub icon: Option<String>,
+    /// The payload said its body is Markdown; `body` has the markup stripped, the window may
+    /// render the original.
+    pub markdown: bool,
+    /// The key of an earlier message this one replaces (ntfy `sequence_id`, or the
+    /// subscription's `replace_key` field), one line, capped.
+    pub replaces: Option<String>,
 }
+
+/// The longest `replaces` key kept, in characters.
+const REPLACE_KEY_CHARS: usize = 128;
 
 /// The server's "you may have missed events" signal, in words; high priority so neither the
 /// throttle nor quiet hours hide it.
@@ -193,6 +212,32 @@ fn gap_notice(input: &NotifyInput, limits: Limits) -> Mapped {
         priority: Priority::High,
         tags: vec!["gap".to_owned()],
         icon: None,
+        markdown: false,
+        replaces: None,
+    }
+}
+
+/// An event broke a size cap and was skipped (the stream went on): a warning with the reason
+/// the engine recorded, like the gap notice.
+fn skipped_notice(input: &NotifyInput, limits: Limits) -> Mapped {
+    let json = parse_json(&input.data);
+    let reason = json
+        .as_ref()
+        .and_then(|j| j.get("reason"))
+        .and_then(scalar_text)
+        .unwrap_or_else(|| "The event broke a size limit.".to_owned());
+    Mapped {
+        title: one_line(
+            &format!("An event from {} was skipped", input.subscription_name),
+            limits.title_chars,
+        ),
+        body: text_block(&reason, limits.body_chars),
+        link: None,
+        priority: Priority::High,
+        tags: vec!["skipped".to_owned()],
+        icon: None,
+        markdown: false,
+        replaces: None,
     }
 }
 
@@ -200,6 +245,9 @@ fn gap_notice(input: &NotifyInput, limits: Limits) -> Mapped {
 pub fn map_event(input: &NotifyInput, templates: Templates<'_>, limits: Limits) -> Mapped {
     if input.event_type == crate::event::GAP_EVENT_TYPE {
         return gap_notice(input, limits);
+    }
+    if input.event_type == crate::event::SKIPPED_EVENT_TYPE {
+        return skipped_notice(input, limits);
     }
     let json = parse_json(&input.data);
     let object = json.as_ref().and_then(Value::as_object);
@@ -212,15 +260,29 @@ pub fn map_event(input: &NotifyInput, templates: Templates<'_>, limits: Limits) 
             .filter(|text| !text.trim().is_empty())
     };
 
+    let markdown = object.is_some_and(says_markdown);
+    let tags = object
+        .and_then(|o| o.get("tags"))
+        .map(tags_of)
+        .unwrap_or_default();
+    let (emoji, tags) = super::tags::split(tags);
     let title = match templates.title {
         Some(template) => template.render(input, json.as_ref()),
         None => field(&["title"])
             .unwrap_or_else(|| format!("{} · {}", input.subscription_name, input.event_type)),
     };
+    let title = if emoji.is_empty() {
+        title
+    } else {
+        format!("{emoji} {title}")
+    };
     // A message was written for people (its line breaks mean something); raw data was not.
     let body = match (templates.body, field(&["message", "body"])) {
         (Some(template), _) => {
             text_block(&template.render(input, json.as_ref()), limits.body_chars)
+        }
+        (None, Some(message)) if markdown => {
+            text_block(&super::markdown::to_plain(&message), limits.body_chars)
         }
         (None, Some(message)) => text_block(&message, limits.body_chars),
         (None, None) => one_line(&input.data, limits.body_chars),
@@ -230,11 +292,16 @@ pub fn map_event(input: &NotifyInput, templates: Templates<'_>, limits: Limits) 
         .and_then(|o| o.get("priority"))
         .and_then(Priority::from_json)
         .unwrap_or_default();
-    let tags = object
-        .and_then(|o| o.get("tags"))
-        .map(tags_of)
-        .unwrap_or_default();
     let icon = field(&["icon"]).and_then(|icon| safe_icon_name(&icon));
+    let replaces = match templates.replace_key {
+        Some(path) => json
+            .as_ref()
+            .and_then(|j| path.find(j))
+            .and_then(scalar_text),
+        None => field(&["sequence_id"]),
+    }
+    .map(|key| one_line(&key, REPLACE_KEY_CHARS))
+    .filter(|key| !key.is_empty());
 
     Mapped {
         title: one_line(&title, limits.title_chars),
@@ -243,7 +310,39 @@ pub fn map_event(input: &NotifyInput, templates: Templates<'_>, limits: Limits) 
         priority,
         tags,
         icon,
+        markdown,
+        replaces,
     }
+}
+
+/// ntfy's `markdown: true` (or `"yes"`/`"1"`), or gotify's
+/// `extras["client::display"].contentType = "text/markdown"`.
+fn says_markdown(object: &serde_json::Map<String, Value>) -> bool {
+    let ntfy = match object.get("markdown") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => {
+            matches!(s.trim().to_ascii_lowercase().as_str(), "true" | "yes" | "1")
+        }
+        Some(Value::Number(n)) => n.as_i64() == Some(1),
+        _ => false,
+    };
+    let gotify = gotify_extra(object, "client::display", &["contentType"])
+        .and_then(Value::as_str)
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("text/markdown"));
+    ntfy || gotify
+}
+
+/// `extras[namespace].path…` of a gotify message.
+fn gotify_extra<'v>(
+    object: &'v serde_json::Map<String, Value>,
+    namespace: &str,
+    path: &[&str],
+) -> Option<&'v Value> {
+    let mut value = object.get("extras")?.get(namespace)?;
+    for segment in path {
+        value = value.get(*segment)?;
+    }
+    Some(value)
 }
 
 /// Parses `data` as JSON unless it is too large to be worth it.
@@ -280,7 +379,8 @@ fn tags_of(value: &Value) -> Vec<String> {
 }
 
 /// The link an event offers ("Open link" in its notification and in the history window): the
-/// first of the JSON fields `url`, `click` and `link` that [`crate::untrusted::web_url`] accepts,
+/// first of the JSON fields `url`, `click`, `link` and gotify's
+/// `extras["client::notification"].click.url` that [`crate::untrusted::web_url`] accepts,
 /// or the data itself when all of it is such a URL. Returned in the normalized form the judge
 /// produces, so what is shown is what is opened.
 pub fn event_link(data: &str) -> Option<String> {
@@ -294,6 +394,10 @@ fn link_in(object: Option<&serde_json::Map<String, Value>>, data: &str) -> Optio
         Some(object) => ["url", "click", "link"]
             .iter()
             .filter_map(|name| object.get(*name)?.as_str())
+            .chain(
+                gotify_extra(object, "client::notification", &["click", "url"])
+                    .and_then(Value::as_str),
+            )
             .find_map(judged),
         None => judged(data.trim()),
     }
@@ -527,5 +631,80 @@ mod tests {
         assert_eq!(Priority::parse("loud"), None);
         assert_eq!(Priority::High.urgency(), Urgency::Critical);
         assert_eq!(Priority::Low.urgency(), Urgency::Low);
+    }
+
+    #[test]
+    fn the_skipped_marker_becomes_a_warning_with_its_reason() {
+        let mut skipped = input(
+            r#"{"reason":"event skipped: larger than 16 MiB","event_type":"build","id":"9"}"#,
+        );
+        skipped.event_type = crate::event::SKIPPED_EVENT_TYPE.into();
+        let m = map_event(&skipped, Templates::default(), Limits::default());
+        assert_eq!(m.title, "An event from Builds was skipped");
+        assert_eq!(m.body, "event skipped: larger than 16 MiB");
+        assert_eq!(m.priority, Priority::High);
+        skipped.data = "not json".into();
+        let m = map_event(&skipped, Templates::default(), Limits::default());
+        assert_eq!(m.body, "The event broke a size limit.");
+    }
+
+    #[test]
+    fn emoji_tags_go_in_front_of_the_title_and_the_rest_stay_tags() {
+        let m = map(r#"{"title":"Disk full","tags":["warning","db1","rotating_light"]}"#);
+        assert_eq!(m.title, "⚠️🚨 Disk full");
+        assert_eq!(m.tags, vec!["db1"]);
+        let m = map(r#"{"tags":"tada"}"#);
+        assert_eq!(m.title, "🎉 Builds · build");
+        assert!(m.tags.is_empty());
+    }
+
+    #[test]
+    fn markdown_bodies_are_shown_plain_and_flagged() {
+        let m =
+            map(r###"{"message":"## Deploy **done**\n- see [log](https://x)","markdown":true}"###);
+        assert!(m.markdown);
+        assert_eq!(m.body, "Deploy done\n• see log");
+        let gotify = map(
+            r#"{"message":"**bold**","extras":{"client::display":{"contentType":"text/markdown"}}}"#,
+        );
+        assert!(gotify.markdown);
+        assert_eq!(gotify.body, "bold");
+        let plain = map(r#"{"message":"**as written**"}"#);
+        assert!(!plain.markdown);
+        assert_eq!(plain.body, "**as written**");
+    }
+
+    #[test]
+    fn gotify_click_url_is_a_link_after_the_top_level_fields() {
+        let extras = r#"{"message":"m","extras":{"client::notification":{"click":{"url":"https://g.example/x"}}}}"#;
+        assert_eq!(map(extras).link.as_deref(), Some("https://g.example/x"));
+        assert_eq!(event_link(extras).as_deref(), Some("https://g.example/x"));
+        let both = r#"{"click":"https://ntfy.example/","extras":{"client::notification":{"click":{"url":"https://g.example/"}}}}"#;
+        assert_eq!(map(both).link.as_deref(), Some("https://ntfy.example/"));
+        let hostile =
+            r#"{"extras":{"client::notification":{"click":{"url":"javascript:alert(1)"}}}}"#;
+        assert_eq!(map(hostile).link, None);
+    }
+
+    #[test]
+    fn replacing_messages_expose_their_key() {
+        assert_eq!(
+            map(r#"{"sequence_id":"job-7"}"#).replaces.as_deref(),
+            Some("job-7")
+        );
+        assert_eq!(map(r#"{"title":"t"}"#).replaces, None);
+        let path = FieldPath::parse("job.id").unwrap();
+        let templates = Templates {
+            replace_key: Some(&path),
+            ..Templates::default()
+        };
+        let m = map_event(
+            &input(r#"{"job":{"id":42},"sequence_id":"ignored"}"#),
+            templates,
+            Limits::default(),
+        );
+        assert_eq!(m.replaces.as_deref(), Some("42"));
+        let long = format!(r#"{{"sequence_id":"{}"}}"#, "k".repeat(1000));
+        assert_eq!(map(&long).replaces.unwrap().chars().count(), 128);
     }
 }

@@ -8,6 +8,9 @@
 //! Order of the rules, and why:
 //! 1. `enabled = false`, a muted subscription, an event type outside the include/exclude lists, and
 //!    a priority under the minimum are stored silently — the user asked for that.
+//!    Before that, the subscription's rules ([`super::rules`]) are checked against the mapped
+//!    event: the first match may mark it read (whatever is shown), mute or skip it, or replace its
+//!    priority (which the minimum-priority check then sees).
 //! 2. High and urgent priority bypass quiet hours, do-not-disturb and the throttle (shown as
 //!    critical): they are rare by definition and the reason to have notifications at all.
 //! 3. During quiet hours or do-not-disturb, events are counted; when both are over, ONE summary of
@@ -18,6 +21,10 @@
 //!    `summary_refresh_secs`; the count is exact. A burst ends when the bucket has refilled and
 //!    nothing was held back for an interval; the next burst's summary counts from zero again.
 //!
+//! 5. Watchdogs ([`super::watchdog`]): every stored event that no rule skips is an arrival; a
+//!    subscription that stays silent past its deadline gets one [`Decision::Watchdog`] (high
+//!    priority, so quiet hours do not hide it) and one more when the event is back.
+//!
 //! Pending summaries are flushed by [`NotificationPolicy::tick`]; the engine calls it when
 //! [`NotificationPolicy::next_deadline`] passes (no polling, invariant 6). `decide` flushes too.
 
@@ -26,10 +33,13 @@ use std::collections::{BTreeMap, HashMap};
 use crate::SubscriptionId;
 
 use super::NotifyInput;
-use super::payload::{Mapped, Templates, Urgency, map_event};
+use super::payload::{Mapped, Priority, Templates, Urgency, map_event, parse_json};
 use super::prefs::{NotificationPrefs, SubscriptionNotifyPrefs};
+use super::rules::{RuleMatch, RuleSubject, first_match};
 use super::schedule::{DoNotDisturb, Now};
+use super::sound;
 use super::throttle::Throttle;
+use super::watchdog::{OverdueFact, WatchdogChange, WatchdogPrefs, Watchdogs, span_words};
 use crate::untrusted::one_line;
 
 /// What to do, produced by [`NotificationPolicy::decide`] and [`NotificationPolicy::tick`].
@@ -41,10 +51,44 @@ pub enum Decision {
     Summary(SummaryNotice),
     /// The event is stored but not shown, for this reason.
     Suppressed(Suppressed),
+    /// A rule asked for this stored event to be marked read (comes before the event's fate).
+    MarkRead {
+        /// The history row key.
+        event_key: i64,
+    },
+    /// A watchdog changed: a subscription went overdue, or is back. The owner stores or
+    /// resolves the history marker, then shows the notice (if `show`).
+    Watchdog(WatchdogNotice),
+}
+
+/// A watchdog's notification and the change behind it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WatchdogNotice {
+    /// What changed.
+    pub change: WatchdogChange,
+    /// "No backup.done from Backups for 26 h — expected every 24 h".
+    pub title: String,
+    /// A sentence of context.
+    pub body: String,
+    /// Overdue is critical (it bypasses quiet hours like any high-priority event); back is normal.
+    pub urgency: Urgency,
+    /// False when notifications are off or the subscription is muted: the marker is still kept.
+    pub show: bool,
+    /// The subscription's high-priority sound for "overdue" (not when quiet); "back" is silent.
+    pub sound: Option<String>,
+}
+
+impl WatchdogNotice {
+    /// The subscription it is about.
+    pub fn subscription(&self) -> &SubscriptionId {
+        match &self.change {
+            WatchdogChange::Overdue(fact) | WatchdogChange::Back { fact, .. } => &fact.subscription,
+        }
+    }
 }
 
 /// Why an event was not shown on its own.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum Suppressed {
     /// Notifications are switched off.
     Disabled,
@@ -58,6 +102,10 @@ pub enum Suppressed {
     Throttled,
     /// Quiet hours or do-not-disturb; counted in the end-of-quiet summary.
     Quiet,
+    /// A rule with `mute = true` matched.
+    RuleMuted,
+    /// A rule with `skip = true` matched.
+    RuleSkipped,
 }
 
 /// A notification for one event: plain text, capped; the notifier escapes it if needed.
@@ -73,6 +121,8 @@ pub struct Notice {
     pub mapped: Mapped,
     /// How the desktop should present it.
     pub urgency: Urgency,
+    /// The sound theme name to play (see [`super::sound`]); `None`: silent.
+    pub sound: Option<String>,
 }
 
 /// Where a summary lives: one per subscription for the throttle, one for the end of quiet time.
@@ -82,6 +132,8 @@ pub enum SummarySlot {
     Throttle(SubscriptionId),
     /// "N events while notifications were paused".
     Quiet,
+    /// A watchdog's "overdue", replaced in place by its "back".
+    Watchdog(SubscriptionId),
 }
 
 /// A summary to show in its slot, replacing what the slot showed before.
@@ -129,6 +181,7 @@ pub struct NotificationPolicy {
     state: HashMap<SubscriptionId, SubscriptionState>,
     dnd: DoNotDisturb,
     quiet: QuietHold,
+    watchdogs: Watchdogs,
 }
 
 impl NotificationPolicy {
@@ -140,6 +193,7 @@ impl NotificationPolicy {
             state: HashMap::new(),
             dnd: DoNotDisturb::Off,
             quiet: QuietHold::default(),
+            watchdogs: Watchdogs::default(),
         }
     }
 
@@ -165,10 +219,49 @@ impl NotificationPolicy {
         self.subscriptions.insert(id, prefs);
     }
 
-    /// Forgets a removed subscription (its preferences and throttle state).
+    /// Forgets a removed subscription (its preferences, throttle state and watchdog).
     pub fn remove_subscription(&mut self, id: &SubscriptionId) {
         self.subscriptions.remove(id);
         self.state.remove(id);
+        self.watchdogs.configure(id, "", None, 0);
+    }
+
+    /// Starts, changes or (with `None`) stops the watchdog of subscription `id` (display name
+    /// `name`); a new watch counts from `now_ms` until [`Self::restore_watchdog`].
+    pub fn set_watchdog(
+        &mut self,
+        id: &SubscriptionId,
+        name: &str,
+        prefs: Option<&WatchdogPrefs>,
+        now_ms: i64,
+    ) {
+        self.watchdogs.configure(id, name, prefs, now_ms);
+    }
+
+    /// Watchdogs that still need [`Self::restore_watchdog`], with the event type they count.
+    pub fn watchdogs_to_restore(&self) -> Vec<(SubscriptionId, Option<String>)> {
+        self.watchdogs.unrestored()
+    }
+
+    /// What history says about a watched subscription: its last arrival and its newest overdue
+    /// marker (row key, time).
+    pub fn restore_watchdog(
+        &mut self,
+        id: &SubscriptionId,
+        last_arrival: Option<i64>,
+        marker: Option<(i64, i64)>,
+    ) {
+        self.watchdogs.restore(id, last_arrival, marker);
+    }
+
+    /// Remembers the history row of an overdue marker, so "back" can resolve it.
+    pub fn set_watchdog_marker(&mut self, id: &SubscriptionId, key: i64) {
+        self.watchdogs.set_marker(id, key);
+    }
+
+    /// The subscriptions that are overdue now (for the tray status).
+    pub fn overdue(&self) -> Vec<OverdueFact> {
+        self.watchdogs.overdue()
     }
 
     /// Sets the manual do-not-disturb. Switching it off (or letting it expire) releases the
@@ -204,33 +297,55 @@ impl NotificationPolicy {
     }
 
     fn decide_event(&mut self, input: &NotifyInput, now: Now) -> Vec<Decision> {
-        let suppressed = |reason| vec![Decision::Suppressed(reason)];
-        if !self.prefs.enabled {
-            return suppressed(Suppressed::Disabled);
+        let empty = SubscriptionNotifyPrefs::default();
+        let sub = self
+            .subscriptions
+            .get(&input.subscription)
+            .unwrap_or(&empty);
+        let (mapped, rule) = map_and_match(input, sub, &self.prefs);
+        let mut out = Vec::new();
+        let skipped = rule.as_ref().is_some_and(|r| r.effect.skip);
+        if !skipped && !crate::event::is_marker_type(&input.event_type) {
+            let change =
+                self.watchdogs
+                    .arrived(&input.subscription, &input.event_type, input.received_at);
+            if let Some(change) = change {
+                out.push(Decision::Watchdog(self.watchdog_notice(change, now)));
+            }
         }
+        let sub = self
+            .subscriptions
+            .get(&input.subscription)
+            .unwrap_or(&empty);
+        if rule.as_ref().is_some_and(|r| r.effect.mark_read) {
+            out.push(Decision::MarkRead {
+                event_key: input.event_key,
+            });
+        }
+        match static_fate(sub, &self.prefs, &input.event_type, &mapped, rule.as_ref()) {
+            Some(reason) => out.push(Decision::Suppressed(reason)),
+            None => out.extend(self.rate_limited(input, mapped, now)),
+        }
+        out
+    }
+
+    /// Decides, for an event that passed every filter, between showing it, holding it for the
+    /// end-of-quiet summary, and counting it into the throttle summary.
+    fn rate_limited(&mut self, input: &NotifyInput, mapped: Mapped, now: Now) -> Vec<Decision> {
+        let suppressed = |reason| vec![Decision::Suppressed(reason)];
         let sub = self
             .subscriptions
             .get(&input.subscription)
             .cloned()
             .unwrap_or_default();
-        if sub.mute {
-            return suppressed(Suppressed::Muted);
-        }
-        if !sub.allows_type(&input.event_type) {
-            return suppressed(Suppressed::TypeFiltered);
-        }
-        let templates = Templates {
-            title: sub.title_template.as_ref(),
-            body: sub.body_template.as_ref(),
-        };
-        let mapped = map_event(input, templates, self.prefs.limits());
-        if mapped.priority < sub.min_priority(&self.prefs) {
-            return suppressed(Suppressed::BelowMinPriority);
-        }
+        let quiet = self.is_quiet(now);
+        // Quiet hours and do-not-disturb mute even what they let through.
+        let sound = sound::choose(sub.sound.as_ref(), &sub.sounds, mapped.priority, quiet)
+            .map(|name| name.as_str().to_owned());
         if mapped.priority.is_pressing() {
-            return vec![show(input, mapped)];
+            return vec![show(input, mapped, sound)];
         }
-        if self.is_quiet(now) {
+        if quiet {
             self.quiet.total += 1;
             let entry = self
                 .quiet
@@ -267,7 +382,7 @@ impl NotificationPolicy {
             state.emitted_at = None;
         }
         if state.throttle.try_take(now.unix_ms) {
-            return vec![show(input, mapped)];
+            return vec![show(input, mapped, sound)];
         }
 
         state.held += 1;
@@ -294,7 +409,12 @@ impl NotificationPolicy {
     /// Emits what has become due: throttle summaries whose refresh period has passed (held while
     /// it is quiet), and the end-of-quiet summary once quiet hours and do-not-disturb are both over.
     pub fn tick(&mut self, now: Now) -> Vec<Decision> {
-        let mut out = Vec::new();
+        let mut out: Vec<Decision> = self
+            .watchdogs
+            .due(now.unix_ms)
+            .into_iter()
+            .map(|change| Decision::Watchdog(self.watchdog_notice(change, now)))
+            .collect();
         if self.is_quiet(now) {
             return out;
         }
@@ -349,6 +469,62 @@ impl NotificationPolicy {
     /// open-ended do-not-disturb can end the wait). A time in the past means "now". It is a wake-up
     /// hint: calling `tick` earlier or later is harmless, and it never asks to spin.
     pub fn next_deadline(&self, now: Now) -> Option<i64> {
+        let summaries = self.summary_deadline(now);
+        [summaries, self.watchdogs.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Builds the notice for a watchdog change at `now`.
+    fn watchdog_notice(&self, change: WatchdogChange, now: Now) -> WatchdogNotice {
+        let (title, body, urgency, id) = match &change {
+            WatchdogChange::Overdue(fact) => (
+                fact.describe(now.unix_ms),
+                "SSE Tray keeps watching and says so when it is back.".to_owned(),
+                Urgency::Critical,
+                &fact.subscription,
+            ),
+            WatchdogChange::Back { fact, at } => (
+                format!(
+                    "{} from {} is back",
+                    fact.event_type.as_deref().unwrap_or("Events"),
+                    fact.name
+                ),
+                format!(
+                    "After {} without one (expected every {}).",
+                    span_words(at.saturating_sub(fact.last_arrival)),
+                    span_words(
+                        i64::try_from(fact.every.duration().as_millis()).unwrap_or(i64::MAX)
+                    ),
+                ),
+                Urgency::Normal,
+                &fact.subscription,
+            ),
+        };
+        let sub = self.subscriptions.get(id);
+        let show = self.prefs.enabled && !sub.is_some_and(|s| s.mute);
+        let sound = match (&change, sub) {
+            (WatchdogChange::Overdue(_), Some(sub)) => sound::choose(
+                sub.sound.as_ref(),
+                &sub.sounds,
+                Priority::High,
+                self.is_quiet(now),
+            )
+            .map(|name| name.as_str().to_owned()),
+            _ => None,
+        };
+        WatchdogNotice {
+            title: one_line(&title, self.prefs.limits().title_chars),
+            body,
+            urgency,
+            show,
+            sound,
+            change,
+        }
+    }
+
+    fn summary_deadline(&self, now: Now) -> Option<i64> {
         let refresh_ms = i64::try_from(self.prefs.summary_refresh().as_millis()).unwrap_or(0);
         let throttle = self
             .state
@@ -371,8 +547,116 @@ impl NotificationPolicy {
     }
 }
 
-fn show(input: &NotifyInput, mapped: Mapped) -> Decision {
+/// Maps the event with the subscription's templates and finds the first rule that matches it; a
+/// matching rule's priority replaces the mapped one.
+fn map_and_match(
+    input: &NotifyInput,
+    sub: &SubscriptionNotifyPrefs,
+    prefs: &NotificationPrefs,
+) -> (Mapped, Option<RuleMatch>) {
+    let templates = Templates {
+        title: sub.title_template.as_ref(),
+        body: sub.body_template.as_ref(),
+        replace_key: sub.replace_key.as_ref(),
+    };
+    let mut mapped = map_event(input, templates, prefs.limits());
+    let rule = if sub.rule.is_empty() {
+        None
+    } else {
+        let json = parse_json(&input.data);
+        first_match(
+            &sub.rule,
+            &RuleSubject {
+                event_type: &input.event_type,
+                json: json.as_ref(),
+                title: &mapped.title,
+                body: &mapped.body,
+            },
+        )
+    };
+    if let Some(priority) = rule.as_ref().and_then(|r| r.effect.priority) {
+        mapped.priority = priority;
+    }
+    (mapped, rule)
+}
+
+/// The reasons an event is not shown that depend only on settings and the event itself (not on
+/// time, quiet hours or the throttle), in the order the module docs give.
+fn static_fate(
+    sub: &SubscriptionNotifyPrefs,
+    prefs: &NotificationPrefs,
+    event_type: &str,
+    mapped: &Mapped,
+    rule: Option<&RuleMatch>,
+) -> Option<Suppressed> {
+    let effect = rule.map(|r| r.effect).unwrap_or_default();
+    if !prefs.enabled {
+        Some(Suppressed::Disabled)
+    } else if sub.mute {
+        Some(Suppressed::Muted)
+    } else if !sub.allows_type(event_type) {
+        Some(Suppressed::TypeFiltered)
+    } else if effect.skip {
+        Some(Suppressed::RuleSkipped)
+    } else if effect.mute {
+        Some(Suppressed::RuleMuted)
+    } else if mapped.priority < sub.min_priority(prefs) {
+        Some(Suppressed::BelowMinPriority)
+    } else {
+        None
+    }
+}
+
+/// What the settings window's "test rule" box shows: which rule matched a sample event and what
+/// would happen to it (quiet hours and the throttle aside, which depend on the moment).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct RuleTest {
+    /// The first matching rule, if any.
+    pub matched: Option<RuleMatch>,
+    /// The title the notification would have.
+    pub title: String,
+    /// Its body.
+    pub body: String,
+    /// Its priority, after the rule.
+    pub priority: Priority,
+    /// Why it would not be shown; `None`: it would be shown (or held by quiet hours/throttle).
+    pub suppressed: Option<Suppressed>,
+    /// Whether it would be stored as read.
+    pub mark_read: bool,
+}
+
+/// Runs a sample event (`payload_json` as the data, `event_type`) through the subscription's
+/// rules and filters, with the global preferences `global`. Pure: nothing is shown or stored.
+pub fn test_rules(
+    global: &NotificationPrefs,
+    sub: &SubscriptionNotifyPrefs,
+    payload_json: &str,
+    event_type: &str,
+) -> RuleTest {
+    let input = NotifyInput {
+        subscription: SubscriptionId::new("test"),
+        subscription_name: "Test".into(),
+        event_key: 0,
+        event_id: None,
+        event_type: event_type.to_owned(),
+        data: payload_json.to_owned(),
+        received_at: 0,
+    };
+    let (mapped, matched) = map_and_match(&input, sub, global);
+    let suppressed = static_fate(sub, global, event_type, &mapped, matched.as_ref());
+    RuleTest {
+        mark_read: matched.as_ref().is_some_and(|r| r.effect.mark_read),
+        matched,
+        title: mapped.title,
+        body: mapped.body,
+        priority: mapped.priority,
+        suppressed,
+    }
+}
+
+fn show(input: &NotifyInput, mapped: Mapped, sound: Option<String>) -> Decision {
     Decision::Show(Notice {
+        sound,
         subscription: input.subscription.clone(),
         event_key: input.event_key,
         event_id: input.event_id.clone(),
@@ -447,6 +731,8 @@ mod tests {
         shown: Vec<i64>,
         summaries: Vec<SummaryNotice>,
         suppressed: HashMap<Suppressed, u64>,
+        marked_read: Vec<i64>,
+        watchdog: Vec<WatchdogNotice>,
     }
 
     fn tally(decisions: impl IntoIterator<Item = Decision>, t: &mut Tally) {
@@ -455,6 +741,8 @@ mod tests {
                 Decision::Show(n) => t.shown.push(n.event_key),
                 Decision::Summary(s) => t.summaries.push(s),
                 Decision::Suppressed(r) => *t.suppressed.entry(r).or_default() += 1,
+                Decision::MarkRead { event_key } => t.marked_read.push(event_key),
+                Decision::Watchdog(n) => t.watchdog.push(n),
             }
         }
     }
@@ -879,5 +1167,221 @@ mod tests {
             assert!(n.mapped.body.chars().count() <= 300);
             assert!(!n.mapped.body.chars().any(char::is_control) || n.mapped.body.contains('\n'));
         }
+    }
+
+    fn ruled(rules: &str) -> SubscriptionNotifyPrefs {
+        toml::from_str(rules).unwrap()
+    }
+
+    #[test]
+    fn rules_mute_skip_reprioritise_and_mark_read() {
+        let mut policy = NotificationPolicy::new(NotificationPrefs::default());
+        policy.set_subscription(
+            SubscriptionId::new("ci"),
+            ruled(
+                r#"
+                [[rule]]
+                field = "status"
+                equals = "passed"
+                mute = true
+                mark_read = true
+                [[rule]]
+                event_type = "ping"
+                skip = true
+                [[rule]]
+                regex = "(?i)disk full"
+                priority = "urgent"
+                [[rule]]
+                regex = "nightly"
+                priority = "low"
+                "#,
+            ),
+        );
+        let mut t = Tally::default();
+        tally(
+            policy.decide(&event("ci", 1, r#"{"status":"passed"}"#), at(0)),
+            &mut t,
+        );
+        let mut ping = event("ci", 2, "x");
+        ping.event_type = "ping".into();
+        tally(policy.decide(&ping, at(0)), &mut t);
+        tally(
+            policy.decide(&event("ci", 3, r#"{"title":"nightly report"}"#), at(0)),
+            &mut t,
+        );
+        assert_eq!(t.marked_read, vec![1]);
+        assert_eq!(t.suppressed[&Suppressed::RuleMuted], 1);
+        assert_eq!(t.suppressed[&Suppressed::RuleSkipped], 1);
+        assert_eq!(
+            t.suppressed[&Suppressed::BelowMinPriority],
+            1,
+            "lowered by a rule"
+        );
+        // Raised by a rule: through do-not-disturb, as critical.
+        policy.set_do_not_disturb(DoNotDisturb::On);
+        let out = policy.decide(&event("ci", 4, r#"{"message":"DISK FULL on db1"}"#), at(0));
+        match &out[..] {
+            [Decision::Show(n)] => {
+                assert_eq!(n.mapped.priority, Priority::Urgent);
+                assert_eq!(n.urgency, Urgency::Critical);
+            }
+            other => panic!("{other:?}"),
+        }
+        // Other subscriptions are not ruled.
+        let out = policy.decide(&event("other", 5, r#"{"status":"passed"}"#), at(0));
+        assert_eq!(out, vec![Decision::Suppressed(Suppressed::Quiet)]);
+    }
+
+    #[test]
+    fn mark_read_applies_even_when_notifications_are_off() {
+        let mut policy = NotificationPolicy::new(NotificationPrefs {
+            enabled: false,
+            ..NotificationPrefs::default()
+        });
+        policy.set_subscription(
+            SubscriptionId::new("a"),
+            ruled("[[rule]]\nevent_type = \"message\"\nmark_read = true"),
+        );
+        assert_eq!(
+            policy.decide(&event("a", 9, "x"), at(0)),
+            vec![
+                Decision::MarkRead { event_key: 9 },
+                Decision::Suppressed(Suppressed::Disabled)
+            ]
+        );
+    }
+
+    #[test]
+    fn test_rules_names_the_rule_and_the_outcome() {
+        let global = NotificationPrefs::default();
+        let sub = ruled(
+            r#"
+            exclude_types = ["noise"]
+            [[rule]]
+            name = "green"
+            field = "build.status"
+            equals = "passed"
+            mute = true
+            [[rule]]
+            name = "red"
+            field = "build.status"
+            equals = "failed"
+            priority = "high"
+            mark_read = true
+            "#,
+        );
+        let green = test_rules(&global, &sub, r#"{"build":{"status":"passed"}}"#, "build");
+        let hit = green.matched.unwrap();
+        assert_eq!((hit.index, hit.name.as_deref()), (0, Some("green")));
+        assert_eq!(green.suppressed, Some(Suppressed::RuleMuted));
+        let red = test_rules(
+            &global,
+            &sub,
+            r#"{"title":"Build 7","build":{"status":"failed"}}"#,
+            "build",
+        );
+        assert_eq!(red.matched.unwrap().index, 1);
+        assert_eq!(
+            (red.title.as_str(), red.priority),
+            ("Build 7", Priority::High)
+        );
+        assert_eq!(red.suppressed, None);
+        assert!(red.mark_read);
+        let none = test_rules(&global, &sub, "not json", "build");
+        assert_eq!(none.matched, None);
+        assert_eq!(none.suppressed, None);
+        let filtered = test_rules(&global, &sub, "{}", "noise");
+        assert_eq!(filtered.suppressed, Some(Suppressed::TypeFiltered));
+    }
+
+    #[test]
+    fn a_silent_subscription_is_overdue_once_through_dnd_and_back_once() {
+        let mut policy = NotificationPolicy::new(NotificationPrefs::default());
+        let id = SubscriptionId::new("b");
+        let prefs = ruled(
+            "[watchdog]\nevery = 60\nevent_type = \"done\"\n[[rule]]\nfield = \"test\"\nequals = \"yes\"\nskip = true",
+        );
+        policy.set_watchdog(&id, "Backups", prefs.watchdog.as_ref(), at(0).unix_ms);
+        policy.set_subscription(id.clone(), prefs);
+        policy.set_do_not_disturb(DoNotDisturb::On);
+        assert_eq!(policy.next_deadline(at(0)), Some(at(60_000).unix_ms));
+        let mut t = Tally::default();
+        tally(policy.tick(at(59_999)), &mut t);
+        assert!(t.watchdog.is_empty());
+        tally(policy.tick(at(90_000)), &mut t);
+        let [notice] = &t.watchdog[..] else {
+            panic!("{t:?}")
+        };
+        assert_eq!(
+            notice.title,
+            "No done from Backups for 90 s — expected every 60 s"
+        );
+        assert_eq!(notice.urgency, Urgency::Critical);
+        assert!(notice.show);
+        assert_eq!(policy.overdue().len(), 1);
+        tally(policy.tick(at(200_000)), &mut t);
+        assert_eq!(t.watchdog.len(), 1, "once");
+        // A skipped event and another type are not arrivals; the expected one is.
+        let mut done = event("b", 1, r#"{"test":"yes"}"#);
+        done.event_type = "done".into();
+        done.received_at = at(300_000).unix_ms;
+        tally(policy.decide(&done, at(300_000)), &mut t);
+        tally(policy.decide(&event("b", 2, "x"), at(300_000)), &mut t);
+        assert_eq!(t.watchdog.len(), 1);
+        done.data = "{}".into();
+        tally(policy.decide(&done, at(300_000)), &mut t);
+        let back = t.watchdog.last().unwrap();
+        assert_eq!(back.title, "done from Backups is back");
+        assert_eq!(back.body, "After 5 min without one (expected every 60 s).");
+        assert!(matches!(back.change, WatchdogChange::Back { .. }));
+        assert!(policy.overdue().is_empty());
+        assert_eq!(policy.next_deadline(at(300_000)), Some(at(360_000).unix_ms));
+    }
+
+    #[test]
+    fn a_muted_subscription_keeps_its_watchdog_but_shows_nothing() {
+        let mut policy = NotificationPolicy::new(NotificationPrefs::default());
+        let id = SubscriptionId::new("m");
+        let prefs = ruled("mute = true\n[watchdog]\nevery = \"1m\"");
+        policy.set_watchdog(&id, "M", prefs.watchdog.as_ref(), at(0).unix_ms);
+        policy.set_subscription(id, prefs);
+        let out = policy.tick(at(60_000));
+        assert!(
+            matches!(&out[..], [Decision::Watchdog(n)] if !n.show),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn sounds_by_priority_silent_when_low_or_quiet() {
+        let mut policy = NotificationPolicy::new(NotificationPrefs {
+            min_priority: Priority::Low,
+            ..NotificationPrefs::default()
+        });
+        policy.set_subscription(
+            SubscriptionId::new("a"),
+            ruled("sound = \"bell\"\n[sounds]\nurgent = \"alarm-clock-elapsed\""),
+        );
+        let sound_of = |policy: &mut NotificationPolicy, key, data: &str, now| match &policy
+            .decide(&event("a", key, data), now)[..]
+        {
+            [Decision::Show(n)] => n.sound.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            sound_of(&mut policy, 1, "x", at(0)).as_deref(),
+            Some("bell")
+        );
+        assert_eq!(
+            sound_of(&mut policy, 2, r#"{"priority":"low"}"#, at(0)),
+            None
+        );
+        let urgent = r#"{"priority":"urgent"}"#;
+        assert_eq!(
+            sound_of(&mut policy, 3, urgent, at(0)).as_deref(),
+            Some("alarm-clock-elapsed")
+        );
+        policy.set_do_not_disturb(DoNotDisturb::On);
+        assert_eq!(sound_of(&mut policy, 4, urgent, at(0)), None, "DND mutes");
     }
 }

@@ -32,6 +32,19 @@
 //! body_template = "{data.message}"
 //! burst = 2                             # override the global throttle for this one
 //! interval_secs = 60
+//! sound = "message-new-instant"        # default priority and above; low is always silent
+//! sounds = { urgent = "alarm-clock-elapsed" }   # per priority (default, high, urgent)
+//! replace_key = "job.id"                # a message with the same value replaces the earlier one
+//!
+//! [[subscription.notify.rule]]          # ordered; the first match wins (see `rules`)
+//! event_type = "build"
+//! field = "status"
+//! equals = "passed"
+//! mute = true
+//!
+//! [subscription.notify.watchdog]        # see `watchdog`
+//! every = "26h"
+//! event_type = "backup.done"            # optional
 //! ```
 
 use std::time::Duration;
@@ -39,9 +52,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::payload::{Limits, Priority};
+use super::rules::{Rule, deserialize_rules};
 use super::schedule::QuietHours;
-use super::template::Template;
+use super::sound::{SoundName, SoundsByPriority};
+use super::template::{FieldPath, Template};
 use super::throttle::ThrottleConfig;
+use super::watchdog::WatchdogPrefs;
 
 /// The `[notifications]` table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,6 +131,29 @@ pub struct SubscriptionNotifyPrefs {
     pub burst: Option<u32>,
     /// Overrides the global interval.
     pub interval_secs: Option<u64>,
+    /// Ordered rules (`[[subscription.notify.rule]]`); the first match wins.
+    #[serde(
+        deserialize_with = "deserialize_rules",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub rule: Vec<Rule>,
+    /// The sound for default priority and above (freedesktop `sound-name`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sound: Option<SoundName>,
+    /// Sounds per priority (`[subscription.notify.sounds]`), winning over `sound`.
+    #[serde(skip_serializing_if = "is_default")]
+    pub sounds: SoundsByPriority,
+    /// The JSON field (dotted path) naming the earlier message an event replaces; ntfy's
+    /// `sequence_id` when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replace_key: Option<FieldPath>,
+    /// Expect an event at least this often (`[subscription.notify.watchdog]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watchdog: Option<WatchdogPrefs>,
+}
+
+fn is_default(sounds: &SoundsByPriority) -> bool {
+    *sounds == SoundsByPriority::default()
 }
 
 impl SubscriptionNotifyPrefs {

@@ -128,6 +128,56 @@ fn placeholder(name: &str) -> Result<Part, TemplateError> {
     }
 }
 
+/// A dotted path into JSON data (`status`, `build.result`, `items.0.id`: object keys and array
+/// indexes), checked when the configuration is loaded. Rules' `field` and `replace_key` use it;
+/// templates' `{data.a.b}` placeholders walk the same way.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct FieldPath {
+    source: String,
+    segments: Vec<String>,
+}
+
+impl FieldPath {
+    /// Parses `a.b.0`; empty segments (`a..b`, `.a`) are refused.
+    pub fn parse(source: &str) -> Result<Self, String> {
+        let segments: Vec<String> = source.split('.').map(str::to_owned).collect();
+        if segments.iter().any(String::is_empty) {
+            return Err(format!(
+                "`{source}` is not a dotted path such as `status` or `build.result`"
+            ));
+        }
+        Ok(Self {
+            source: source.to_owned(),
+            segments,
+        })
+    }
+
+    /// The value at this path in `json`, if there is one.
+    pub fn find<'v>(&self, json: &'v Value) -> Option<&'v Value> {
+        lookup(json, &self.segments)
+    }
+
+    /// The path as written.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+}
+
+impl TryFrom<String> for FieldPath {
+    type Error = String;
+    fn try_from(source: String) -> Result<Self, String> {
+        Self::parse(&source)
+    }
+}
+
+impl From<FieldPath> for String {
+    fn from(path: FieldPath) -> Self {
+        path.source
+    }
+}
+
+/// The value at a dotted `path` (`a.b.0`) inside `value`: object keys, array indexes.
 fn lookup<'v>(mut value: &'v Value, path: &[String]) -> Option<&'v Value> {
     for segment in path {
         value = match value {

@@ -95,6 +95,8 @@ pub struct NotifyCall {
     pub actions: Vec<String>,
     pub urgency: Option<u8>,
     pub category: Option<String>,
+    /// The `sound-name` hint, if sent.
+    pub sound_name: Option<String>,
     pub expire_timeout: i32,
     /// The id the server answered.
     pub id: u32,
@@ -140,6 +142,10 @@ impl Interface {
             Variant::Str(s) => Some(s.as_str().to_owned()),
             _ => None,
         });
+        let sound_name = hints.get("sound-name").and_then(|v| match &**v {
+            Variant::Str(s) => Some(s.as_str().to_owned()),
+            _ => None,
+        });
         let mut record = self.record.lock().expect("record lock");
         let id = if replaces_id != 0 && record.calls.iter().any(|c| c.id == replaces_id) {
             replaces_id
@@ -156,6 +162,7 @@ impl Interface {
             actions,
             urgency,
             category,
+            sound_name,
             expire_timeout,
             id,
         });

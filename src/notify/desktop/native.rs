@@ -54,6 +54,10 @@ fn build(options: &DesktopOptions, request: &NotificationRequest) -> notify_rust
         .appname(&options.app_name)
         .summary(&request.title)
         .body(&request.body);
+    // Windows: a toast audio name (`Default`, `Alarm2`); macOS: a system sound (`Glass`).
+    if let Some(sound) = &request.sound {
+        notification.sound_name(sound);
+    }
     #[cfg(target_os = "windows")]
     {
         use crate::notify::payload::Urgency;

@@ -227,6 +227,9 @@ impl Worker {
         };
         hints.insert("urgency", Variant::U8(urgency));
         hints.insert("category", Variant::from(request.category));
+        if let Some(sound) = &request.sound {
+            hints.insert("sound-name", Variant::from(sound.as_str()));
+        }
         let desktop_entry = self.options.desktop_entry.clone();
         if let Some(entry) = &desktop_entry {
             hints.insert("desktop-entry", Variant::from(entry.as_str()));
