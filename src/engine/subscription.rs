@@ -466,6 +466,7 @@ impl Supervisor {
         let linger = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(linger);
         let mut lingering = false;
+        let mut last_flush = Instant::now() - LINGER;
         // One long-lived future for cancel / pause / wake / reconnect: re-creating it per turn
         // would register and drop four wakers for every chunk a busy stream delivers.
         let control = control_signal(ctx);
@@ -517,7 +518,15 @@ impl Supervisor {
                         break outcome;
                     }
                     idle.as_mut().reset(last_byte + self.idle.timeout());
-                    if !reader.is_empty() && !lingering {
+                    // A lone event (the stream was quiet) goes at once; during a burst, events
+                    // wait up to LINGER to share a report.
+                    if !reader.is_empty() && last_flush.elapsed() >= LINGER {
+                        lingering = false;
+                        if let Err(Interrupted(outcome)) = self.flush(&mut reader, ctx).await {
+                            break outcome;
+                        }
+                        last_flush = Instant::now();
+                    } else if !reader.is_empty() && !lingering {
                         lingering = true;
                         linger.as_mut().reset(Instant::now() + LINGER);
                     }
@@ -527,6 +536,7 @@ impl Supervisor {
                     if let Err(Interrupted(outcome)) = self.flush(&mut reader, ctx).await {
                         break outcome;
                     }
+                    last_flush = Instant::now();
                 }
                 () = &mut control => control.set(control_signal(ctx)),
                 () = &mut idle => {
