@@ -49,6 +49,10 @@ impl EngineSink for AppSink {
 
     fn state_changed(&mut self, subscription: &SubscriptionId, state: &ConnectionState) {
         tracing::info!(%subscription, state = state.name(), "subscription state");
+        if state.after_sleep() {
+            // The watchdog's timer did not count the sleep: look at the clock again.
+            self.state.pipeline.clock_jumped();
+        }
         self.observe(subscription, ReportBody::State(state.clone()));
         let mut live = lock(&self.state.live);
         // A subscription just removed may still report its shutdown: it is not listed again.

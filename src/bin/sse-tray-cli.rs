@@ -347,6 +347,12 @@ impl EngineSink for PrintingSink {
     }
 
     fn state_changed(&mut self, subscription: &SubscriptionId, state: &ConnectionState) {
+        if state.after_sleep()
+            && let Some(pipeline) = &self.pipeline
+        {
+            // The watchdog's timer did not count the sleep: look at the clock again.
+            pipeline.clock_jumped();
+        }
         match state {
             ConnectionState::Connecting { attempt: 0 } => eprintln!("[{subscription}] connecting"),
             ConnectionState::Connecting { .. } => {}

@@ -95,6 +95,18 @@ pub enum ConnectionState {
 }
 
 impl ConnectionState {
+    /// Whether this state reports that the computer woke from sleep (timers that do not count
+    /// suspended time, such as a notification watchdog's, should look at the clock again).
+    pub fn after_sleep(&self) -> bool {
+        matches!(
+            self,
+            ConnectionState::Reconnecting {
+                reason: Failure::Suspended { .. },
+                ..
+            }
+        )
+    }
+
     /// A short name for logs.
     pub fn name(&self) -> &'static str {
         match self {
@@ -208,5 +220,22 @@ fn seconds(millis: u64) -> String {
         format!("{} min", secs / 60)
     } else {
         format!("{} h {} min", secs / 3600, (secs % 3600) / 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_reconnect_for_sleep_is_after_sleep() {
+        let reconnecting = |reason| ConnectionState::Reconnecting {
+            reason,
+            delay_ms: 0,
+            at: 0,
+        };
+        assert!(reconnecting(Failure::Suspended { seconds: 600 }).after_sleep());
+        assert!(!reconnecting(Failure::Closed).after_sleep());
+        assert!(!ConnectionState::Connected { since: 0 }.after_sleep());
     }
 }
