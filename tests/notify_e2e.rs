@@ -272,6 +272,9 @@ async fn a_watchdog_fires_on_silence_and_clears_when_the_event_arrives() {
         "{calls:?}"
     );
     assert_eq!(calls[0].urgency, Some(2), "overdue is high priority");
+    tokio::time::timeout(Duration::from_secs(1), pipeline.overdue_changed())
+        .await
+        .expect("the tray is told the watchdog fired");
     let overdue = pipeline.overdue();
     assert_eq!(overdue.len(), 1);
     let marker_key = overdue[0].marker_key.expect("marker stored");
@@ -281,6 +284,9 @@ async fn a_watchdog_fires_on_silence_and_clears_when_the_event_arrives() {
 
     run.stored(1, WAIT).await;
     let calls = server.wait_for_calls(3).await;
+    tokio::time::timeout(Duration::from_secs(1), pipeline.overdue_changed())
+        .await
+        .expect("the tray is told the subscription is back");
     let back = calls
         .iter()
         .find(|c| c.summary == "backup.done from Backups is back")

@@ -199,6 +199,7 @@ pub async fn run_refresher(app: AppHandle, state: Arc<AppState>, tray: Tray) {
         tokio::select! {
             () = state.cancel.cancelled() => break,
             () = changed => tokio::time::sleep(Duration::from_millis(250)).await,
+            () = state.pipeline.overdue_changed() => {}
             () = tokio::time::sleep(Duration::from_secs(1)), if counting_down => {}
             () = tokio::time::sleep(quiet_changes_in.unwrap_or_default()), if quiet_changes_in.is_some() => {}
         }

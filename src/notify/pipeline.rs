@@ -69,6 +69,8 @@ struct Shared {
     names: Mutex<HashMap<SubscriptionId, String>>,
     notifier: Arc<dyn Notifier>,
     deadline_moved: Notify,
+    /// A watchdog started or stopped reporting a subscription overdue.
+    overdue_changed: Notify,
     /// The pipeline's own history handle, for rules' `mark_read` (and the watchdog's markers).
     history: Mutex<Option<HistoryStore>>,
 }
@@ -99,6 +101,7 @@ impl NotificationPipeline {
                 names: Mutex::new(names),
                 notifier,
                 deadline_moved: Notify::new(),
+                overdue_changed: Notify::new(),
                 history: Mutex::new(None),
             }),
         }
@@ -142,6 +145,13 @@ impl NotificationPipeline {
         self.policy().overdue()
     }
 
+    /// Resolves when a watchdog starts or stops reporting a subscription overdue (one waiter:
+    /// the tray redraws its status then, instead of at its next unrelated refresh). A change
+    /// made while nobody waits is kept for the next call.
+    pub async fn overdue_changed(&self) {
+        self.shared.overdue_changed.notified().await;
+    }
+
     /// The wall clock may have jumped (the computer woke up, the time was set): recompute the
     /// timer's wait from the clock instead of finishing the old one.
     pub fn clock_jumped(&self) {
@@ -155,6 +165,7 @@ impl NotificationPipeline {
                 Decision::Watchdog(notice) => {
                     let notice = self.record_watchdog(notice);
                     self.shared.notifier.apply(&Decision::Watchdog(notice));
+                    self.shared.overdue_changed.notify_one();
                 }
                 other => self.shared.notifier.apply(other),
             }
