@@ -150,6 +150,18 @@ pub struct HeaderForm {
     pub value: String,
 }
 
+/// The `[subscription.notify]` keys the form does not show, carried over from the saved
+/// subscription on every save.
+const NOTIFY_KEYS_NOT_IN_FORM: &[&str] = &[
+    "burst",
+    "interval_secs",
+    "rule",
+    "sound",
+    "sounds",
+    "replace_key",
+    "watchdog",
+];
+
 /// The global notification settings as the form shows them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
@@ -333,16 +345,15 @@ impl SubscriptionForm {
                 notify.insert(key.into(), Value::String(text.clone()));
             }
         }
-        if let Some(previous) = previous {
-            if let Some(burst) = previous.notify.burst {
-                notify.insert("burst".into(), Value::Integer(burst.into()));
-            }
-            if let Some(secs) = previous
-                .notify
-                .interval_secs
-                .and_then(|s| i64::try_from(s).ok())
-            {
-                notify.insert("interval_secs".into(), Value::Integer(secs));
+        // What the form does not show is kept as it was: a save from the window must not drop
+        // rules or a watchdog written in config.toml.
+        if let Some(previous) = previous
+            && let Ok(Value::Table(kept)) = Value::try_from(&previous.notify)
+        {
+            for (key, value) in kept {
+                if NOTIFY_KEYS_NOT_IN_FORM.contains(&key.as_str()) {
+                    notify.insert(key, value);
+                }
             }
         }
         table.insert("notify".into(), Value::Table(notify));

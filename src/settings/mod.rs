@@ -568,6 +568,7 @@ pub fn runtime_specs(
 mod tests {
     use super::*;
     use crate::config_service::Watching;
+    use crate::notify::SubscriptionNotifyPrefs;
     use crate::paths::AppPaths;
 
     fn editor() -> (tempfile::TempDir, SettingsEditor) {
@@ -608,6 +609,61 @@ mod tests {
 
     fn fields(errors: &FormErrors) -> Vec<&str> {
         errors.fields.iter().map(|f| f.field.as_str()).collect()
+    }
+
+    #[test]
+    fn a_save_from_the_window_keeps_notification_settings_the_form_does_not_show() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = AppPaths::under(dir.path()).config_file();
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(
+            &file,
+            r#"
+[[subscription]]
+id = "backups"
+url = "https://b.example/events"
+[subscription.notify]
+burst = 2
+sound = "message-new-instant"
+replace_key = "job.id"
+[subscription.notify.sounds]
+urgent = "alarm-clock-elapsed"
+[[subscription.notify.rule]]
+name = "quiet greens"
+field = "status"
+equals = "passed"
+mute = true
+[subscription.notify.watchdog]
+every = "26h"
+event_type = "backup.done"
+"#,
+        )
+        .unwrap();
+        let service = ConfigService::open_with(file, Watching::Off).unwrap();
+        let base = service.snapshot().revision;
+        let before = service.snapshot().config.subscriptions[0].notify.clone();
+        assert!(before.watchdog.is_some() && before.rule.len() == 1);
+        let editor = SettingsEditor::new(
+            Arc::new(service),
+            SecretStore::with_service("sse-tray-unit-tests"),
+        );
+        let mut form = SubscriptionForm::from_config(
+            &editor.config().snapshot().config.subscriptions[0],
+            false,
+        );
+        form.name = "Nightly backups".into();
+        form.mute = true;
+        let (snapshot, saved) = editor.save_subscription(base, &form).expect("saved");
+        assert_eq!(saved.name, "Nightly backups");
+        assert_eq!(
+            saved.notify,
+            SubscriptionNotifyPrefs {
+                mute: true,
+                ..before
+            },
+            "the form's fields changed, everything else was kept"
+        );
+        assert_eq!(on_disk(&editor), snapshot.config);
     }
 
     #[test]
