@@ -306,6 +306,7 @@ function newSubscription() {
     headers: [], includeTypes: [], excludeTypes: [],
     minPriority: null, mute: false, titleTemplate: '', bodyTemplate: '', tlsCaFile: '',
     method: '', body: '', bodyContentType: '', maxEventMib: null,
+    sound: '', watchdogEvery: '', watchdogEventType: '',
   };
 }
 
@@ -367,6 +368,9 @@ function fillForm(sub) {
   $('f-body').value = sub.body ?? '';
   $('f-body-type').value = sub.bodyContentType ?? '';
   $('f-max-event').value = sub.maxEventMib ?? '';
+  $('f-sound').value = sub.sound ?? '';
+  $('f-watchdog-every').value = sub.watchdogEvery ?? '';
+  $('f-watchdog-type').value = sub.watchdogEventType ?? '';
   showBodyField();
   $('f-headers').replaceChildren();
   for (const h of sub.headers ?? []) addHeaderRow(h.name, h.value);
@@ -477,6 +481,9 @@ function readForm() {
     body: $('f-method').value ? $('f-body').value : '',
     bodyContentType: $('f-method').value ? $('f-body-type').value.trim() : '',
     maxEventMib: intOrNull($('f-max-event').value),
+    sound: $('f-sound').value.trim(),
+    watchdogEvery: $('f-watchdog-every').value.trim(),
+    watchdogEventType: $('f-watchdog-type').value.trim(),
   };
 }
 

@@ -51,6 +51,12 @@ pub struct SubscriptionForm {
     pub body_content_type: String,
     /// The event size cap in MiB; `None` for the default (16 MiB).
     pub max_event_mib: Option<u32>,
+    /// The notification sound (a sound theme name); empty for none.
+    pub sound: String,
+    /// The watchdog's period (`26h`, `45m`, seconds); empty for no watchdog.
+    pub watchdog_every: String,
+    /// The event type the watchdog waits for; empty for any event.
+    pub watchdog_event_type: String,
 }
 
 /// The credential part of [`SubscriptionForm`].
@@ -136,6 +142,9 @@ impl Default for SubscriptionForm {
             body: String::new(),
             body_content_type: String::new(),
             max_event_mib: None,
+            sound: String::new(),
+            watchdog_every: String::new(),
+            watchdog_event_type: String::new(),
         }
     }
 }
@@ -152,15 +161,8 @@ pub struct HeaderForm {
 
 /// The `[subscription.notify]` keys the form does not show, carried over from the saved
 /// subscription on every save.
-const NOTIFY_KEYS_NOT_IN_FORM: &[&str] = &[
-    "burst",
-    "interval_secs",
-    "rule",
-    "sound",
-    "sounds",
-    "replace_key",
-    "watchdog",
-];
+const NOTIFY_KEYS_NOT_IN_FORM: &[&str] =
+    &["burst", "interval_secs", "rule", "sounds", "replace_key"];
 
 /// The global notification settings as the form shows them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -276,6 +278,24 @@ impl SubscriptionForm {
             max_event_mib: Some(spec.max_event_bytes)
                 .filter(|n| *n != crate::engine::decoder::DEFAULT_MAX_EVENT_BYTES)
                 .map(|n| u32::try_from(n.div_ceil(1 << 20)).unwrap_or(u32::MAX)),
+            sound: spec
+                .notify
+                .sound
+                .as_ref()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            watchdog_every: spec
+                .notify
+                .watchdog
+                .as_ref()
+                .map(|w| w.every.to_string())
+                .unwrap_or_default(),
+            watchdog_event_type: spec
+                .notify
+                .watchdog
+                .as_ref()
+                .and_then(|w| w.event_type.clone())
+                .unwrap_or_default(),
         }
     }
 
@@ -344,6 +364,23 @@ impl SubscriptionForm {
             if !text.trim().is_empty() {
                 notify.insert(key.into(), Value::String(text.clone()));
             }
+        }
+        if !self.sound.trim().is_empty() {
+            notify.insert("sound".into(), Value::String(self.sound.trim().to_owned()));
+        }
+        if !self.watchdog_every.trim().is_empty() || !self.watchdog_event_type.trim().is_empty() {
+            let mut watchdog = toml::Table::new();
+            watchdog.insert(
+                "every".into(),
+                Value::String(self.watchdog_every.trim().to_owned()),
+            );
+            if !self.watchdog_event_type.trim().is_empty() {
+                watchdog.insert(
+                    "event_type".into(),
+                    Value::String(self.watchdog_event_type.trim().to_owned()),
+                );
+            }
+            notify.insert("watchdog".into(), Value::Table(watchdog));
         }
         // What the form does not show is kept as it was: a save from the window must not drop
         // rules or a watchdog written in config.toml.
@@ -460,6 +497,11 @@ pub fn field_of_key(key: &str) -> &'static str {
             "include_types" => "includeTypes",
             "exclude_types" => "excludeTypes",
             "min_priority" => "minPriority",
+            "sound" => "sound",
+            "watchdog" => match key.split('.').nth(2).unwrap_or_default() {
+                "event_type" => "watchdogEventType",
+                _ => "watchdogEvery",
+            },
             _ => "mute",
         },
         _ => "",

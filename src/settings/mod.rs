@@ -690,6 +690,9 @@ event_type = "backup.done"
         new.body = r#"{"topic":"builds"}"#.into();
         new.body_content_type = "application/vnd.api+json".into();
         new.max_event_mib = Some(64);
+        new.sound = "message-new-instant".into();
+        new.watchdog_every = "26h".into();
+        new.watchdog_event_type = "backup.done".into();
         let (snapshot, saved) = editor.save_subscription(1, &new).expect("saved");
         assert_eq!(saved.id.as_str(), "build-events");
         assert_eq!(on_disk(&editor), snapshot.config);
@@ -773,6 +776,15 @@ event_type = "backup.done"
         let mut f = form("A", "https://h/");
         f.max_event_mib = Some(4096);
         check(f, "maxEventMib");
+        let mut f = form("A", "https://h/");
+        f.sound = "../../etc/passwd".into();
+        check(f, "sound");
+        let mut f = form("A", "https://h/");
+        f.watchdog_every = "soon".into();
+        check(f, "watchdogEvery");
+        let mut f = form("A", "https://h/");
+        f.watchdog_event_type = "backup.done".into();
+        check(f, "watchdogEvery");
     }
 
     #[test]
