@@ -17,6 +17,7 @@ fn main() {
         "settings_delete_subscription",
         "settings_set_enabled",
         "settings_test_connection",
+        "settings_test_rules",
         "settings_save_notifications",
         "settings_set_dnd",
         "settings_set_autostart",

@@ -306,7 +306,7 @@ function newSubscription() {
     headers: [], includeTypes: [], excludeTypes: [],
     minPriority: null, mute: false, titleTemplate: '', bodyTemplate: '', tlsCaFile: '',
     method: '', body: '', bodyContentType: '', maxEventMib: null,
-    sound: '', watchdogEvery: '', watchdogEventType: '',
+    sound: '', watchdogEvery: '', watchdogEventType: '', rules: '',
   };
 }
 
@@ -371,6 +371,8 @@ function fillForm(sub) {
   $('f-sound').value = sub.sound ?? '';
   $('f-watchdog-every').value = sub.watchdogEvery ?? '';
   $('f-watchdog-type').value = sub.watchdogEventType ?? '';
+  $('f-rules').value = sub.rules ?? '';
+  $('f-rule-result').textContent = '';
   showBodyField();
   $('f-headers').replaceChildren();
   for (const h of sub.headers ?? []) addHeaderRow(h.name, h.value);
@@ -484,6 +486,7 @@ function readForm() {
     sound: $('f-sound').value.trim(),
     watchdogEvery: $('f-watchdog-every').value.trim(),
     watchdogEventType: $('f-watchdog-type').value.trim(),
+    rules: $('f-rules').value,
   };
 }
 
@@ -568,6 +571,28 @@ async function testConnection() {
     setMessage($('test-result'), `Not tested: ${message}`, 'error');
   } finally {
     setBusy(false, false);
+  }
+}
+
+// Runs the pasted payload through the rules as they stand in the form (nothing is saved).
+async function testRules() {
+  if (!state.editing) return;
+  const scope = $('sub-form');
+  clearErrors(scope, $('form-message'));
+  const out = $('f-rule-result');
+  try {
+    const result = await invoke('settings_test_rules', {
+      form: readForm(),
+      payload: $('f-rule-payload').value,
+      eventType: $('f-rule-type').value,
+    });
+    const rule = result.rule ? `Matches ${result.rule}` : 'No rule matches';
+    const read = result.markRead ? '; stored as read' : '';
+    // Payload text comes back as data: textContent only.
+    out.textContent = `${rule}: ${result.outcome}${read}. Title “${result.title}”, priority ${result.priority}.`;
+  } catch (error) {
+    showErrors(scope, $('form-message'), error);
+    out.textContent = `Not tested: ${normalizeError(error).message}`;
   }
 }
 
@@ -1031,6 +1056,11 @@ function wire() {
     $('f-secret-replace').focus();
   });
   $('test-connection').addEventListener('click', testConnection);
+  $('f-rule-run').addEventListener('click', testRules);
+  // Enter in the sample's type tests the rules instead of saving the form.
+  $('f-rule-type').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') { e.preventDefault(); testRules(); }
+  });
   $('delete').addEventListener('click', () => {
     $('delete').hidden = true;
     $('delete-confirm').hidden = false;

@@ -80,6 +80,7 @@ fn main() -> ExitCode {
             settings_commands::settings_delete_subscription,
             settings_commands::settings_set_enabled,
             settings_commands::settings_test_connection,
+            settings_commands::settings_test_rules,
             settings_commands::settings_save_notifications,
             settings_commands::settings_set_dnd,
             settings_commands::settings_set_autostart,

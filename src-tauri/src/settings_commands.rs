@@ -241,6 +241,20 @@ pub async fn settings_test_connection(
     Ok(sse_tray::probe::probe(spec, PROBE_TIMEOUT).await.into())
 }
 
+/// A pasted payload through the form's rules and filters, before anything is saved.
+#[tauri::command]
+pub async fn settings_test_rules(
+    state: StateRef<'_>,
+    form: SubscriptionForm,
+    payload: String,
+    event_type: String,
+) -> Result<sse_tray::settings::RuleTestView> {
+    let current = state.editor.config().snapshot().config;
+    Ok(state
+        .editor
+        .test_rules(&current, &form, &payload, &event_type)?)
+}
+
 fn set_plaintext(auth: &mut sse_tray::config::Auth, value: &str) {
     use sse_tray::config::Auth;
     match auth {

@@ -57,6 +57,9 @@ pub struct SubscriptionForm {
     pub watchdog_every: String,
     /// The event type the watchdog waits for; empty for any event.
     pub watchdog_event_type: String,
+    /// The notification rules as TOML `[[rule]]` tables (what `config.toml` holds under
+    /// `[[subscription.notify.rule]]`); empty for none.
+    pub rules: String,
 }
 
 /// The credential part of [`SubscriptionForm`].
@@ -145,6 +148,7 @@ impl Default for SubscriptionForm {
             sound: String::new(),
             watchdog_every: String::new(),
             watchdog_event_type: String::new(),
+            rules: String::new(),
         }
     }
 }
@@ -161,8 +165,19 @@ pub struct HeaderForm {
 
 /// The `[subscription.notify]` keys the form does not show, carried over from the saved
 /// subscription on every save.
-const NOTIFY_KEYS_NOT_IN_FORM: &[&str] =
-    &["burst", "interval_secs", "rule", "sounds", "replace_key"];
+const NOTIFY_KEYS_NOT_IN_FORM: &[&str] = &["burst", "interval_secs", "sounds", "replace_key"];
+
+/// Rules as the form's text: `[[rule]]` tables, as a person would write them.
+fn rules_as_toml(rules: &[crate::notify::rules::Rule]) -> String {
+    #[derive(Serialize)]
+    struct Rules<'a> {
+        rule: &'a [crate::notify::rules::Rule],
+    }
+    if rules.is_empty() {
+        return String::new();
+    }
+    toml::to_string(&Rules { rule: rules }).unwrap_or_default()
+}
 
 /// The global notification settings as the form shows them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -296,6 +311,7 @@ impl SubscriptionForm {
                 .as_ref()
                 .and_then(|w| w.event_type.clone())
                 .unwrap_or_default(),
+            rules: rules_as_toml(&spec.notify.rule),
         }
     }
 
@@ -382,6 +398,9 @@ impl SubscriptionForm {
             }
             notify.insert("watchdog".into(), Value::Table(watchdog));
         }
+        if let Some(rules) = self.rules_value() {
+            notify.insert("rule".into(), rules);
+        }
         // What the form does not show is kept as it was: a save from the window must not drop
         // rules or a watchdog written in config.toml.
         if let Some(previous) = previous
@@ -455,6 +474,28 @@ impl SubscriptionForm {
     }
 }
 
+impl SubscriptionForm {
+    /// The form's rules text as the `rule` array of `[subscription.notify]`: `None` when empty.
+    /// Text that is not TOML becomes a value of the wrong type, so validation names the key
+    /// (`notify.rule`) and the window shows the parser's words next to the rules.
+    fn rules_value(&self) -> Option<toml::Value> {
+        if self.rules.trim().is_empty() {
+            return None;
+        }
+        match self.rules.parse::<toml::Table>() {
+            Ok(mut table) => Some(
+                table
+                    .remove("rule")
+                    .unwrap_or_else(|| toml::Value::String("write each rule as [[rule]]".into())),
+            ),
+            Err(error) => Some(toml::Value::String(format!(
+                "not TOML: {}",
+                error.message()
+            ))),
+        }
+    }
+}
+
 impl NotificationsForm {
     /// The form for the current preferences.
     pub fn from_prefs(prefs: &NotificationPrefs) -> Self {
@@ -491,13 +532,14 @@ pub fn field_of_key(key: &str) -> &'static str {
             "secret" | "store" => "auth.secret",
             _ => "auth.type",
         },
-        "notify" => match key.split('.').nth(1).unwrap_or_default() {
+        "notify" => match key.split(['.', '[']).nth(1).unwrap_or_default() {
             "title_template" => "titleTemplate",
             "body_template" => "bodyTemplate",
             "include_types" => "includeTypes",
             "exclude_types" => "excludeTypes",
             "min_priority" => "minPriority",
             "sound" => "sound",
+            "rule" => "rules",
             "watchdog" => match key.split('.').nth(2).unwrap_or_default() {
                 "event_type" => "watchdogEventType",
                 _ => "watchdogEvery",

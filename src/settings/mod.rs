@@ -543,6 +543,79 @@ pub fn notification_prefs(
     })
 }
 
+/// What a sample event would do under a form's notification settings: the settings window's
+/// "Test rules" box. Nothing is shown or stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleTestView {
+    /// The rule that matched, in words ("rule 2, quiet greens"), or `None`.
+    pub rule: Option<String>,
+    /// What would happen, in words.
+    pub outcome: String,
+    /// The notification's title and body.
+    pub title: String,
+    /// The notification's body.
+    pub body: String,
+    /// Its priority after the rule.
+    pub priority: crate::notify::Priority,
+    /// Whether the event would be stored as read.
+    pub mark_read: bool,
+}
+
+impl SettingsEditor {
+    /// Runs a pasted payload (`event_type`, `message` when blank) through the form's rules and
+    /// filters as they would be saved, with `current`'s global notification settings. Errors
+    /// are the form's own (a rule that does not validate is named, as on save).
+    pub fn test_rules(
+        &self,
+        current: &Config,
+        form: &SubscriptionForm,
+        payload: &str,
+        event_type: &str,
+    ) -> Result<RuleTestView, FormErrors> {
+        let (spec, _) = self.validate(current, form)?;
+        let event_type = Some(event_type.trim())
+            .filter(|t| !t.is_empty())
+            .unwrap_or("message");
+        let tested = crate::notify::policy::test_rules(
+            &current.notifications,
+            &spec.notify,
+            payload,
+            event_type,
+        );
+        let rule = tested.matched.as_ref().map(|m| match &m.name {
+            Some(name) => format!("rule {}, {name}", m.index + 1),
+            None => format!("rule {}", m.index + 1),
+        });
+        let outcome = match &tested.suppressed {
+            None => "shown as a notification".to_owned(),
+            Some(reason) => format!("no notification: {}", suppressed_words(reason)),
+        };
+        Ok(RuleTestView {
+            rule,
+            outcome,
+            title: tested.title,
+            body: tested.body,
+            priority: tested.priority,
+            mark_read: tested.mark_read,
+        })
+    }
+}
+
+fn suppressed_words(reason: &crate::notify::policy::Suppressed) -> &'static str {
+    use crate::notify::policy::Suppressed as S;
+    match reason {
+        S::Disabled => "notifications are switched off",
+        S::Muted => "the subscription is muted",
+        S::TypeFiltered => "its event type is filtered out",
+        S::BelowMinPriority => "below the minimum priority",
+        S::Throttled => "held back by the throttle",
+        S::Quiet => "quiet hours or do not disturb",
+        S::RuleMuted => "muted by the rule",
+        S::RuleSkipped => "skipped by the rule",
+    }
+}
+
 /// The subscriptions to run for `config`: the enabled ones with their credentials resolved,
 /// and — apart — those whose secret could not be had, with the reason in words. Blocking (the
 /// keyring is asked).
@@ -664,6 +737,42 @@ event_type = "backup.done"
             "the form's fields changed, everything else was kept"
         );
         assert_eq!(on_disk(&editor), snapshot.config);
+    }
+
+    #[test]
+    fn rules_are_edited_as_text_and_tested_on_a_pasted_payload() {
+        let (_dir, editor) = editor();
+        let mut f = form("Builds", "https://ci.example.com/events");
+        f.rules = "[[rule]]\nname = \"quiet greens\"\nfield = \"status\"\nequals = \"passed\"\nmute = true\n".into();
+        let current = Config::default();
+        let hit = editor
+            .test_rules(
+                &current,
+                &f,
+                r#"{"title":"Build 7","status":"passed"}"#,
+                "build",
+            )
+            .unwrap();
+        assert_eq!(hit.rule.as_deref(), Some("rule 1, quiet greens"));
+        assert_eq!(hit.outcome, "no notification: muted by the rule");
+        let miss = editor
+            .test_rules(&current, &f, r#"{"title":"Build 8","status":"failed"}"#, "")
+            .unwrap();
+        assert_eq!((miss.rule, miss.title.as_str()), (None, "Build 8"));
+        assert_eq!(miss.outcome, "shown as a notification");
+        let (_, saved) = editor.save_subscription(1, &f).unwrap();
+        assert_eq!(saved.notify.rule.len(), 1);
+        let back = SubscriptionForm::from_config(&saved, false);
+        assert!(back.rules.contains("[[rule]]") && back.rules.contains("quiet greens"));
+        let check = |rules: &str| {
+            let mut f = form("A", "https://h/");
+            f.rules = rules.into();
+            let errors = editor.validate(&current, &f).unwrap_err();
+            assert_eq!(fields(&errors), vec!["rules"], "{errors:?}");
+        };
+        check("[[rule]]\nregex = \"(\"\nmute = true\n");
+        check("this is not toml");
+        check("[rule]\nmute = true\n");
     }
 
     #[test]
