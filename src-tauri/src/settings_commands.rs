@@ -250,9 +250,9 @@ pub async fn settings_test_rules(
     event_type: String,
 ) -> Result<sse_tray::settings::RuleTestView> {
     let current = state.editor.config().snapshot().config;
-    Ok(state
+    state
         .editor
-        .test_rules(&current, &form, &payload, &event_type)?)
+        .test_rules(&current, &form, &payload, &event_type)
 }
 
 fn set_plaintext(auth: &mut sse_tray::config::Auth, value: &str) {
