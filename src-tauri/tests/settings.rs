@@ -354,6 +354,33 @@ async fn settings_window_edits_subscriptions_live_with_keyring_secrets() {
             20,
             "const r = document.getElementById('test-result'); return document.getElementById('sub-form').dataset.busy !== '1' && r.textContent.includes('200') && r.textContent;",
         );
+        // Rules, tried on a pasted payload before they are saved.
+        set_value(
+            &session,
+            "f-rules",
+            "[[rule]]\nname = \"quiet greens\"\nfield = \"status\"\nequals = \"passed\"\nmute = true\n",
+        );
+        session.execute(
+            "document.getElementById('f-rule-test').open = true;",
+            json!([]),
+        );
+        set_value(
+            &session,
+            "f-rule-payload",
+            r#"{"title":"Build 7","status":"passed"}"#,
+        );
+        click(&session, "#f-rule-run");
+        let tested = session.wait_for(
+            "the rule test",
+            10,
+            "const r = document.getElementById('f-rule-result'); return r.textContent.startsWith('Matches') && r.textContent;",
+        );
+        assert!(
+            tested
+                .as_str()
+                .is_some_and(|t| t.contains("quiet greens") && t.contains("muted by the rule")),
+            "rule test: {tested}"
+        );
         save(&session);
         wait_diagnostics(&session, "the TLS stream", "private-ca", ".d-events", "1");
     });
