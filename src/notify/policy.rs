@@ -123,6 +123,9 @@ pub struct Notice {
     pub urgency: Urgency,
     /// The sound theme name to play (see [`super::sound`]); `None`: silent.
     pub sound: Option<String>,
+    /// The image URL to fetch and show with it ([`SubscriptionNotifyPrefs::image_to_fetch`]):
+    /// only a shown event carries one, so nothing muted, skipped or held back is ever fetched.
+    pub image: Option<String>,
 }
 
 /// Where a summary lives: one per subscription for the throttle, one for the end of quiet time.
@@ -342,8 +345,9 @@ impl NotificationPolicy {
         // Quiet hours and do-not-disturb mute even what they let through.
         let sound = sound::choose(sub.sound.as_ref(), &sub.sounds, mapped.priority, quiet)
             .map(|name| name.as_str().to_owned());
+        let image = sub.image_to_fetch(mapped.image.as_deref());
         if mapped.priority.is_pressing() {
-            return vec![show(input, mapped, sound)];
+            return vec![show(input, mapped, sound, image)];
         }
         if quiet {
             self.quiet.total += 1;
@@ -382,7 +386,7 @@ impl NotificationPolicy {
             state.emitted_at = None;
         }
         if state.throttle.try_take(now.unix_ms) {
-            return vec![show(input, mapped, sound)];
+            return vec![show(input, mapped, sound, image)];
         }
 
         state.held += 1;
@@ -654,9 +658,15 @@ pub fn test_rules(
     }
 }
 
-fn show(input: &NotifyInput, mapped: Mapped, sound: Option<String>) -> Decision {
+fn show(
+    input: &NotifyInput,
+    mapped: Mapped,
+    sound: Option<String>,
+    image: Option<String>,
+) -> Decision {
     Decision::Show(Notice {
         sound,
+        image,
         subscription: input.subscription.clone(),
         event_key: input.event_key,
         event_id: input.event_id.clone(),
