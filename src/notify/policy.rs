@@ -758,6 +758,46 @@ mod tests {
     }
 
     #[test]
+    fn only_shown_events_carry_an_image_to_fetch() {
+        let mut policy = NotificationPolicy::new(NotificationPrefs {
+            burst: 1,
+            ..NotificationPrefs::default()
+        });
+        policy.set_subscription(
+            SubscriptionId::new("lan"),
+            toml::from_str("allow_http_images = true").unwrap(),
+        );
+        let images = |decisions: Vec<Decision>| -> Vec<Option<String>> {
+            decisions
+                .into_iter()
+                .filter_map(|d| match d {
+                    Decision::Show(n) => Some(n.image),
+                    _ => None,
+                })
+                .collect()
+        };
+        let http = r#"{"icon":"http://lan.example/a.png"}"#;
+        let https = r#"{"icon":"https://cdn.example/a.png"}"#;
+        assert_eq!(
+            images(policy.decide(&event("lan", 1, http), at(0))),
+            [Some("http://lan.example/a.png".to_owned())]
+        );
+        // Throttled: no Show, so nothing to fetch.
+        assert!(images(policy.decide(&event("lan", 2, http), at(1))).is_empty());
+        // Default subscription: https only.
+        assert_eq!(images(policy.decide(&event("web", 3, http), at(2))), [None]);
+        assert_eq!(
+            images(policy.decide(&event("other", 4, https), at(3))),
+            [Some("https://cdn.example/a.png".to_owned())]
+        );
+        policy.set_subscription(
+            SubscriptionId::new("muted"),
+            toml::from_str("mute = true").unwrap(),
+        );
+        assert!(images(policy.decide(&event("muted", 5, https), at(4))).is_empty());
+    }
+
+    #[test]
     fn burst_of_1000_gives_the_burst_and_one_exact_summary() {
         let mut policy = NotificationPolicy::new(NotificationPrefs::default());
         let mut t = Tally::default();
