@@ -19,7 +19,11 @@ pub(super) async fn fetch(
     url: &Url,
     max_bytes: usize,
 ) -> Result<Vec<u8>, ImageRefused> {
-    let http = |error: reqwest::Error| ImageRefused::Http(error.without_url().to_string());
+    // The whole chain ("error sending request" alone says nothing), without the URL: it is
+    // untrusted text and the log line names the event instead.
+    let http = |error: reqwest::Error| {
+        ImageRefused::Http(crate::untrusted::error_chain(&error.without_url()))
+    };
     let mut response = client
         .get(url.clone())
         .header(ACCEPT, "image/png, image/jpeg, image/webp, image/gif")

@@ -125,7 +125,13 @@ impl NotifyImages {
     /// The checked, cached file of `url`'s image: from the cache when it is there, else fetched
     /// (see [`fetch`]), checked ([`check`]) and stored.
     pub async fn image_for(&self, url: &str) -> Result<PathBuf, ImageRefused> {
-        if let Some(path) = self.inner.cache.use_cached(url) {
+        // A few stat calls and a timestamp update: still file I/O, so not on a runtime thread.
+        let cache = self.inner.cache.clone();
+        let key = url.to_owned();
+        let cached = tokio::task::spawn_blocking(move || cache.use_cached(&key))
+            .await
+            .map_err(|_| ImageRefused::Interrupted)?;
+        if let Some(path) = cached {
             return Ok(path);
         }
         let parsed = Url::parse(url).map_err(|_| ImageRefused::BadUrl)?;
