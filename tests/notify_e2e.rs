@@ -10,16 +10,17 @@
 mod support;
 
 use sse_tray::SubscriptionId;
+use sse_tray::notify::images::ImageCache;
 use sse_tray::notify::{
     DesktopNotifier, DesktopOptions, NotificationAction, NotificationPipeline, NotificationPrefs,
-    Notifier, NotifierHealth, NotifySubscription, SubscriptionNotifyPrefs,
+    Notifier, NotifierHealth, NotifyImages, NotifySubscription, SubscriptionNotifyPrefs,
 };
 use sse_tray::paths::AppPaths;
 use std::sync::Arc;
 use std::time::Duration;
 use support::engine_harness::{Seen, fast_options, start_with, subscription};
 use support::notification_server::{self as bus, NotificationServer};
-use support::sse_server::{ScriptedServer, Step, raw, resumed_from, stream_head};
+use support::sse_server::{ScriptedServer, Step, raw, resumed_from, status, stream_head};
 use tokio_util::sync::CancellationToken;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -439,5 +440,169 @@ async fn the_cli_shows_notifications_with_notify() {
         "no markup escaping when not advertised"
     );
     assert_eq!(calls[0].app_name, "SSE Tray");
+    server.stop().await;
+}
+
+/// A 2×2 PNG, encoded here so the test does not depend on a fixture file.
+fn png_bytes() -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::RgbaImage::from_pixel(2, 2, image::Rgba([200, 30, 30, 255]))
+        .write_to(&mut out, image::ImageFormat::Png)
+        .unwrap();
+    out.into_inner()
+}
+
+fn http_body(content_type: &str, body: &[u8]) -> Step {
+    let mut bytes = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    bytes.extend_from_slice(body);
+    raw(bytes)
+}
+
+/// Images end to end, on one local server that serves both the streams and the images: an
+/// `icon` URL over http (allowed for this subscription) reaches the notification server as the
+/// `image-path` of a private file in the cache that decodes, and a second event with the same
+/// URL uses the cache (one request); an HTML page and a body over 2 MiB (sent without a length,
+/// so the cap is enforced while reading) leave the notification without an image; a muted event
+/// and a subscription that does not allow plain-http images cause no request at all; and no
+/// image request carries the subscription's credentials.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_images_are_fetched_checked_cached_and_only_for_shown_events() {
+    let _guard = bus::bus_lock().await;
+    let _bus = bus::require_session_bus().await;
+    let server = NotificationServer::start(&["actions", "body"]).await;
+    let (notifier, _actions) = DesktopNotifier::start(DesktopOptions::default()).await;
+    let png = png_bytes();
+    let sse = ScriptedServer::start(move |request, _| {
+        let host = request.header("host").unwrap_or_default().to_owned();
+        let event = |n: u64, title: &str, field: &str, path: &str| {
+            raw(format!(
+                "event: build\nid: {n}\ndata: {{\"title\":\"{title}\",\"{field}\":\"http://{host}{path}\"}}\n\n"
+            ))
+        };
+        match request.target.as_str() {
+            "/events" => vec![
+                stream_head(),
+                event(1, "With image", "icon", "/ok.png"),
+                event(2, "Not an image", "icon", "/page.png"),
+                event(3, "Too big", "attach", "/big.png"),
+                event(4, "Muted", "icon", "/muted.png"),
+                Step::Pause(Duration::from_millis(1_000)),
+                event(5, "Again", "icon", "/ok.png"),
+                Step::Hang,
+            ],
+            "/https-only" => vec![
+                stream_head(),
+                event(1, "Plain http", "icon", "/never.png"),
+                Step::Hang,
+            ],
+            "/ok.png" | "/muted.png" | "/never.png" => vec![http_body("image/png", &png)],
+            "/page.png" => vec![http_body("image/png", b"<!doctype html><p>Not found</p>")],
+            "/big.png" => vec![
+                raw("HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nConnection: close\r\n\r\n"),
+                raw(png.clone()),
+                raw(vec![0u8; 3 * 1024 * 1024]),
+            ],
+            _ => vec![status(404, &[])],
+        }
+    })
+    .await;
+    let lan = NotifySubscription {
+        id: SubscriptionId::new("lan"),
+        name: "LAN".into(),
+        prefs: toml::from_str(
+            "allow_http_images = true\n\
+             [[rule]]\nfield = \"title\"\nequals = \"Muted\"\nmute = true\n",
+        )
+        .unwrap(),
+    };
+    let strict = NotifySubscription {
+        id: SubscriptionId::new("strict"),
+        name: "Strict".into(),
+        prefs: SubscriptionNotifyPrefs::default(),
+    };
+    let pipeline = NotificationPipeline::new(
+        NotificationPrefs::default(),
+        [lan, strict],
+        Arc::new(notifier),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let paths = AppPaths::under(dir.path());
+    pipeline.attach_images(NotifyImages::start(&paths.data_dir).unwrap());
+    let base = format!("http://{}", sse.addr);
+    let mut lan_config = subscription("lan", &format!("{base}/events"));
+    lan_config
+        .headers
+        .push(("X-Api-Key".into(), "s3cret".into()));
+    let mut run = start_with(
+        &paths,
+        vec![
+            lan_config,
+            subscription("strict", &format!("{base}/https-only")),
+        ],
+        fast_options(),
+        Some(pipeline),
+    );
+    run.stored(6, WAIT).await;
+    server.wait_for_calls(5).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let calls = server.calls();
+    let image_of = |title: &str| {
+        let call = calls
+            .iter()
+            .find(|c| c.summary == title)
+            .unwrap_or_else(|| panic!("{title} not shown: {calls:#?}"));
+        call.image_path.clone()
+    };
+
+    let ok_url = format!("{base}/ok.png");
+    let cached = paths
+        .data_dir
+        .join("images")
+        .join(format!("{}.png", ImageCache::file_stem(&ok_url)));
+    let uri = url::Url::from_file_path(&cached).unwrap().to_string();
+    assert_eq!(image_of("With image").as_deref(), Some(uri.as_str()));
+    assert_eq!(image_of("Again").as_deref(), Some(uri.as_str()));
+    let decoded = image::open(&cached).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (2, 2));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&cached).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(image_of("Not an image"), None);
+    assert_eq!(image_of("Too big"), None);
+    assert_eq!(image_of("Plain http"), None, "https only by default");
+    assert!(calls.iter().all(|c| c.summary != "Muted"), "{calls:#?}");
+
+    let requests = sse.requests();
+    let count = |target: &str| requests.iter().filter(|r| r.target == target).count();
+    assert_eq!(count("/ok.png"), 1, "the second event used the cache");
+    assert_eq!(count("/page.png"), 1);
+    assert_eq!(count("/big.png"), 1);
+    assert_eq!(count("/muted.png"), 0, "a muted event fetches nothing");
+    assert_eq!(count("/never.png"), 0, "plain http not allowed here");
+    assert_eq!(
+        count("/events"),
+        1,
+        "the stream itself stayed up: {requests:?}"
+    );
+    let stream = requests.iter().find(|r| r.target == "/events").unwrap();
+    assert_eq!(stream.header("x-api-key"), Some("s3cret"));
+    assert!(
+        requests
+            .iter()
+            .filter(|r| r.target.ends_with(".png"))
+            .all(|r| r.header("x-api-key").is_none() && r.header("authorization").is_none()),
+        "no credentials go to an image host, not even the stream's own"
+    );
+    let stored_images = std::fs::read_dir(paths.data_dir.join("images"))
+        .unwrap()
+        .count();
+    assert_eq!(stored_images, 1, "only the image that decodes is kept");
+    run.engine.shutdown().await.unwrap();
     server.stop().await;
 }

@@ -132,6 +132,11 @@ pub async fn start(paths: AppPaths, options: LaunchOptions) -> Result<Started, S
     );
     // Its own history handle: rules' mark_read, and the watchdogs' last arrivals and markers.
     pipeline.attach_history(HistoryStore::open(&paths.history_file())?);
+    // Event images (an `icon` URL, an image attachment), fetched and cached under the data dir.
+    match sse_tray::notify::NotifyImages::start(&paths.data_dir) {
+        Ok(images) => pipeline.attach_images(images),
+        Err(error) => notices.push(format!("notification images are off ({error})")),
+    }
     let unread = reader.unread_count(None)?;
     let mut listed: Vec<SubscriptionInfo> = subscriptions
         .iter()

@@ -10,7 +10,7 @@ use sse_tray::engine::{
 use sse_tray::history::{EventKey, HistoryQuery, HistoryStore};
 use sse_tray::notify::{
     DesktopNotifier, DesktopOptions, NotificationPipeline, NotificationPrefs, Notifier,
-    NotifierHealth, NotifySubscription,
+    NotifierHealth, NotifyImages, NotifySubscription,
 };
 use sse_tray::paths::AppPaths;
 use sse_tray::resume_state::ResumeStore;
@@ -240,6 +240,13 @@ fn listen(paths: &AppPaths, args: ListenArgs) -> sse_tray::Result<ExitCode> {
             Some(store) => {
                 let pipeline = start_notifications(prefs, &subscriptions, cancel.clone()).await;
                 pipeline.attach_history(store);
+                match NotifyImages::start(&paths.data_dir) {
+                    Ok(images) => pipeline.attach_images(images),
+                    Err(error) => eprintln!(
+                        "warning: notification images are off ({})",
+                        terminal_line(&error.to_string())
+                    ),
+                }
                 Some(pipeline)
             }
             None => None,

@@ -808,6 +808,13 @@ quiet_hours = { start = "22:00", end = "07:00", days = ["fri", "saturday"] }
                 "subscription[0].notify.replace_key",
                 "dotted path",
             ),
+            (
+                sub(&format!(
+                    "{ok}[subscription.notify]\nallow_http_images = \"yes\"\n"
+                )),
+                "subscription[0].notify.allow_http_images",
+                "boolean",
+            ),
             ("subscription = 3\n".into(), "subscription", "sequence"),
         ];
         for (text, key, reason) in cases {

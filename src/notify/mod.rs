@@ -8,6 +8,8 @@
 //!   plain text), and decides which URLs may become links (http(s) only).
 //! - [`tags`] turns ntfy emoji shortcode tags into emoji; [`markdown`] makes Markdown bodies
 //!   readable as plain text.
+//! - [`images`] fetches, checks and caches the image an event names (`icon` URL, attachment) for
+//!   the events the policy shows, and only for those.
 //! - [`sound`] picks the sound a notification asks for (per subscription and priority).
 //! - [`template`] renders per-subscription templates such as `{data.repo}: {data.status}`.
 //! - [`throttle`] is the per-subscription token bucket (a burst, then about one per interval).
@@ -33,6 +35,7 @@
 pub mod action;
 pub mod desktop;
 pub mod dnd_choice;
+pub mod images;
 pub mod markdown;
 pub mod notifier;
 pub mod payload;
@@ -50,6 +53,7 @@ pub mod watchdog;
 pub use action::{NotificationAction, NotificationKey};
 pub use desktop::{DesktopNotifier, DesktopOptions};
 pub use dnd_choice::DndChoice;
+pub use images::NotifyImages;
 pub use notifier::{Capabilities, NotificationRequest, Notifier, NotifierHealth};
 pub use payload::{Mapped, Priority, Urgency};
 pub use pipeline::{NotificationPipeline, NotifySubscription};

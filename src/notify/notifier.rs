@@ -40,6 +40,9 @@ pub struct NotificationRequest {
     /// A sound theme name to play (freedesktop `sound-name` hint); `None`: the server's default
     /// behaviour for the urgency, which on most servers is silence.
     pub sound: Option<String>,
+    /// A checked image in the app's cache ([`super::images`]) to show with it (freedesktop
+    /// `image-path`, the toast's image); only the pipeline sets it, after fetching.
+    pub image: Option<std::path::PathBuf>,
 }
 
 impl NotificationRequest {
@@ -62,6 +65,7 @@ impl NotificationRequest {
                 event_id: notice.event_id.clone(),
             },
             sound: notice.sound.clone(),
+            image: None,
         }
     }
 
@@ -84,6 +88,7 @@ impl NotificationRequest {
                 count: summary.count,
             },
             sound: None,
+            image: None,
         }
     }
 }
@@ -117,6 +122,7 @@ impl NotificationRequest {
             link: None,
             on_click,
             sound: notice.sound.clone(),
+            image: None,
         }
     }
 }
@@ -239,11 +245,13 @@ mod tests {
                 priority: Priority::Default,
                 tags: Vec::new(),
                 icon: None,
+                image: None,
                 markdown: false,
                 replaces: None,
             },
             urgency: Urgency::Normal,
             sound: None,
+            image: None,
         };
         let request = NotificationRequest::for_event(&notice);
         assert_eq!(request.title, "Invoice_gpj.exe [2J");

@@ -16,8 +16,11 @@
 //! The data is untrusted (invariant 5), so:
 //! - only absolute `http://` / `https://` URLs with a host become links; `javascript:`, `file:`,
 //!   `data:`, relative URLs and URLs with whitespace or control characters are dropped;
-//! - an icon is accepted only as a theme icon *name* (`[A-Za-z0-9._-]`), never a path or URL, so a
-//!   payload cannot make the notification server read local files;
+//! - an icon is accepted as a theme icon *name* (`[A-Za-z0-9._-]`), never a path, so a payload
+//!   cannot make the notification server read local files; an `icon` that is an http(s) URL, or
+//!   an image attachment (ntfy's `attachment.url` or `attach`), becomes [`Mapped::image`], a URL
+//!   judged like links that the app itself may fetch later (see [`super::images`]) — the
+//!   notification server is only ever given a file the app checked;
 //! - everything is plain text here; markup escaping is the notifier's job, because only it knows
 //!   whether the server interprets markup;
 //! - lengths are capped at a char boundary with an ellipsis, and a huge payload is not even parsed
@@ -181,6 +184,9 @@ pub struct Mapped {
     pub tags: Vec<String>,
     /// A theme icon name from the payload, checked by [`safe_icon_name`].
     pub icon: Option<String>,
+    /// An http(s) image URL from the payload ([`event_image`]): not fetched here, and only
+    /// fetched at all when the event is shown and its subscription allows it.
+    pub image: Option<String>,
     /// The payload said its body is Markdown; `body` has the markup stripped, the window may
     /// render the original.
     pub markdown: bool,
@@ -212,6 +218,7 @@ fn gap_notice(input: &NotifyInput, limits: Limits) -> Mapped {
         priority: Priority::High,
         tags: vec!["gap".to_owned()],
         icon: None,
+        image: None,
         markdown: false,
         replaces: None,
     }
@@ -236,6 +243,7 @@ fn skipped_notice(input: &NotifyInput, limits: Limits) -> Mapped {
         priority: Priority::High,
         tags: vec!["skipped".to_owned()],
         icon: None,
+        image: None,
         markdown: false,
         replaces: None,
     }
@@ -293,6 +301,7 @@ pub fn map_event(input: &NotifyInput, templates: Templates<'_>, limits: Limits) 
         .and_then(Priority::from_json)
         .unwrap_or_default();
     let icon = field(&["icon"]).and_then(|icon| safe_icon_name(&icon));
+    let image = object.and_then(image_in);
     let replaces = match templates.replace_key {
         Some(path) => json
             .as_ref()
@@ -310,6 +319,7 @@ pub fn map_event(input: &NotifyInput, templates: Templates<'_>, limits: Limits) 
         priority,
         tags,
         icon,
+        image,
         markdown,
         replaces,
     }
@@ -401,6 +411,34 @@ fn link_in(object: Option<&serde_json::Map<String, Value>>, data: &str) -> Optio
             .find_map(judged),
         None => judged(data.trim()),
     }
+}
+
+/// The image an event offers, as an http(s) URL judged by [`crate::untrusted::web_url`]: an
+/// attachment that may be an image (ntfy's `attachment` object whose `type` is absent or
+/// `image/*` and whose `size`, if given, is within [`super::images::MAX_IMAGE_BYTES`]; or the
+/// `attach` URL), else an `icon` that is a URL. The content says what is shown, so an image
+/// attachment wins over the icon. `None` for anything else; whether it is fetched is decided
+/// later (the subscription's `images` and `allow_http_images`, and only for shown events). The
+/// history window uses it with [`super::images::ImageCache::cached`] to find the cached file.
+pub fn event_image(data: &str) -> Option<String> {
+    parse_json(data).as_ref()?.as_object().and_then(image_in)
+}
+
+fn image_in(object: &serde_json::Map<String, Value>) -> Option<String> {
+    let judged = |text: &str| crate::untrusted::web_url(text).ok().map(String::from);
+    let attachment = object.get("attachment").and_then(|a| {
+        let kind = a.get("type").and_then(Value::as_str);
+        let size = a.get("size").and_then(Value::as_u64);
+        let maybe_image = kind.is_none_or(|k| k.trim().to_ascii_lowercase().starts_with("image/"))
+            && size.is_none_or(|s| s <= super::images::MAX_IMAGE_BYTES as u64);
+        maybe_image
+            .then(|| a.get("url")?.as_str())
+            .flatten()
+            .and_then(judged)
+    });
+    attachment
+        .or_else(|| object.get("attach")?.as_str().and_then(judged))
+        .or_else(|| object.get("icon")?.as_str().and_then(judged))
 }
 
 /// Accepts a freedesktop theme icon name (`dialog-warning`), nothing that could be a path or URL.
@@ -620,6 +658,49 @@ mod tests {
         ] {
             assert_eq!(safe_icon_name(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn image_urls_come_from_image_attachments_first_then_the_icon() {
+        let cases: &[(&str, Option<&str>)] = &[
+            (
+                r#"{"icon":"https://ntfy.example/i.png"}"#,
+                Some("https://ntfy.example/i.png"),
+            ),
+            (
+                r#"{"icon":"https://i.example/a.png","attachment":{"url":"https://f.example/b.jpg","type":"image/jpeg"}}"#,
+                Some("https://f.example/b.jpg"),
+            ),
+            (
+                r#"{"icon":"https://i.example/a.png","attachment":{"url":"https://f.example/r.pdf","type":"application/pdf"}}"#,
+                Some("https://i.example/a.png"),
+            ),
+            (
+                r#"{"attachment":{"url":"https://f.example/big.png","type":"image/png","size":3000000}}"#,
+                None,
+            ),
+            (
+                r#"{"attachment":{"url":"https://f.example/x"}}"#,
+                Some("https://f.example/x"),
+            ),
+            (
+                r#"{"attach":"http://f.example/c.gif"}"#,
+                Some("http://f.example/c.gif"),
+            ),
+            (r#"{"icon":"dialog-warning"}"#, None),
+            (r#"{"icon":"file:///etc/passwd"}"#, None),
+            (r#"{"icon":"https://user:pw@i.example/a.png"}"#, None),
+            (r#"{"attach":"data:image/png;base64,AAAA"}"#, None),
+            ("https://i.example/a.png", None),
+        ];
+        for (data, image) in cases {
+            assert_eq!(map(data).image.as_deref(), *image, "{data}");
+            assert_eq!(event_image(data).as_deref(), *image, "{data}");
+        }
+        let named = map(r#"{"icon":"dialog-warning"}"#);
+        assert_eq!(named.icon.as_deref(), Some("dialog-warning"));
+        let url = map(r#"{"icon":"https://i.example/a.png"}"#);
+        assert_eq!(url.icon, None, "a URL is never a theme icon name");
     }
 
     #[test]

@@ -18,11 +18,17 @@
 //! so restarts neither forget nor repeat one. Without an attached store, rules' `mark_read` is
 //! dropped (logged) and the watchdog counts from the start and keeps no marker.
 //!
+//! An event shown with an image ([`super::Notice::image`]) goes through the images service when
+//! one is attached ([`NotificationPipeline::attach_images`]): it is fetched on the runtime, never
+//! on the writer thread, and the notification follows within [`super::images::SHOW_WAIT`], with
+//! or without it. Without the service the event is shown at once, without an image.
+//!
 //! Deadlines are wall-clock times; a suspended machine does not advance tokio's clock, so the
 //! shell calls [`NotificationPipeline::clock_jumped`] on wake-up (any stored event also makes
 //! the policy catch up).
 
 use super::WatchdogNotice;
+use super::images::NotifyImages;
 use super::watchdog::{OverdueFact, WatchdogChange};
 use super::{
     Decision, DoNotDisturb, NotificationPolicy, NotificationPrefs, Notifier, NotifyInput, Now,
@@ -73,6 +79,8 @@ struct Shared {
     overdue_changed: Notify,
     /// The pipeline's own history handle, for rules' `mark_read` (and the watchdog's markers).
     history: Mutex<Option<HistoryStore>>,
+    /// Fetches the images of shown events, once attached.
+    images: Mutex<Option<NotifyImages>>,
 }
 
 impl NotificationPipeline {
@@ -103,6 +111,7 @@ impl NotificationPipeline {
                 deadline_moved: Notify::new(),
                 overdue_changed: Notify::new(),
                 history: Mutex::new(None),
+                images: Mutex::new(None),
             }),
         }
     }
@@ -139,6 +148,16 @@ impl NotificationPipeline {
         self.shared.deadline_moved.notify_one();
     }
 
+    /// Lets shown events carry their images (fetched, checked and cached by `images`); without
+    /// it, notifications have no image.
+    pub fn attach_images(&self, images: NotifyImages) {
+        *self
+            .shared
+            .images
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(images);
+    }
+
     /// The subscriptions whose watchdog is overdue, for the tray status
     /// ([`OverdueFact::describe`] words each one).
     pub fn overdue(&self) -> Vec<OverdueFact> {
@@ -162,6 +181,20 @@ impl NotificationPipeline {
         for decision in decisions {
             match decision {
                 Decision::MarkRead { event_key } => self.mark_read(*event_key),
+                Decision::Show(notice) if notice.image.is_some() => {
+                    let images = self
+                        .shared
+                        .images
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .clone();
+                    match images {
+                        Some(images) => {
+                            images.show_with_image(notice.clone(), self.shared.notifier.clone());
+                        }
+                        None => self.shared.notifier.apply(decision),
+                    }
+                }
                 Decision::Watchdog(notice) => {
                     let notice = self.record_watchdog(notice);
                     self.shared.notifier.apply(&Decision::Watchdog(notice));

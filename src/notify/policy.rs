@@ -123,6 +123,9 @@ pub struct Notice {
     pub urgency: Urgency,
     /// The sound theme name to play (see [`super::sound`]); `None`: silent.
     pub sound: Option<String>,
+    /// The image URL to fetch and show with it ([`SubscriptionNotifyPrefs::image_to_fetch`]):
+    /// only a shown event carries one, so nothing muted, skipped or held back is ever fetched.
+    pub image: Option<String>,
 }
 
 /// Where a summary lives: one per subscription for the throttle, one for the end of quiet time.
@@ -342,8 +345,9 @@ impl NotificationPolicy {
         // Quiet hours and do-not-disturb mute even what they let through.
         let sound = sound::choose(sub.sound.as_ref(), &sub.sounds, mapped.priority, quiet)
             .map(|name| name.as_str().to_owned());
+        let image = sub.image_to_fetch(mapped.image.as_deref());
         if mapped.priority.is_pressing() {
-            return vec![show(input, mapped, sound)];
+            return vec![show(input, mapped, sound, image)];
         }
         if quiet {
             self.quiet.total += 1;
@@ -382,7 +386,7 @@ impl NotificationPolicy {
             state.emitted_at = None;
         }
         if state.throttle.try_take(now.unix_ms) {
-            return vec![show(input, mapped, sound)];
+            return vec![show(input, mapped, sound, image)];
         }
 
         state.held += 1;
@@ -654,9 +658,15 @@ pub fn test_rules(
     }
 }
 
-fn show(input: &NotifyInput, mapped: Mapped, sound: Option<String>) -> Decision {
+fn show(
+    input: &NotifyInput,
+    mapped: Mapped,
+    sound: Option<String>,
+    image: Option<String>,
+) -> Decision {
     Decision::Show(Notice {
         sound,
+        image,
         subscription: input.subscription.clone(),
         event_key: input.event_key,
         event_id: input.event_id.clone(),
@@ -745,6 +755,46 @@ mod tests {
                 Decision::Watchdog(n) => t.watchdog.push(n),
             }
         }
+    }
+
+    #[test]
+    fn only_shown_events_carry_an_image_to_fetch() {
+        let mut policy = NotificationPolicy::new(NotificationPrefs {
+            burst: 1,
+            ..NotificationPrefs::default()
+        });
+        policy.set_subscription(
+            SubscriptionId::new("lan"),
+            toml::from_str("allow_http_images = true").unwrap(),
+        );
+        let images = |decisions: Vec<Decision>| -> Vec<Option<String>> {
+            decisions
+                .into_iter()
+                .filter_map(|d| match d {
+                    Decision::Show(n) => Some(n.image),
+                    _ => None,
+                })
+                .collect()
+        };
+        let http = r#"{"icon":"http://lan.example/a.png"}"#;
+        let https = r#"{"icon":"https://cdn.example/a.png"}"#;
+        assert_eq!(
+            images(policy.decide(&event("lan", 1, http), at(0))),
+            [Some("http://lan.example/a.png".to_owned())]
+        );
+        // Throttled: no Show, so nothing to fetch.
+        assert!(images(policy.decide(&event("lan", 2, http), at(1))).is_empty());
+        // Default subscription: https only.
+        assert_eq!(images(policy.decide(&event("web", 3, http), at(2))), [None]);
+        assert_eq!(
+            images(policy.decide(&event("other", 4, https), at(3))),
+            [Some("https://cdn.example/a.png".to_owned())]
+        );
+        policy.set_subscription(
+            SubscriptionId::new("muted"),
+            toml::from_str("mute = true").unwrap(),
+        );
+        assert!(images(policy.decide(&event("muted", 5, https), at(4))).is_empty());
     }
 
     #[test]

@@ -35,6 +35,8 @@
 //! sound = "message-new-instant"        # default priority and above; low is always silent
 //! sounds = { urgent = "alarm-clock-elapsed" }   # per priority (default, high, urgent)
 //! replace_key = "job.id"                # a message with the same value replaces the earlier one
+//! images = true                         # fetch an event's icon/attachment image (see `images`)
+//! allow_http_images = false             # true: also over plain http, not only https
 //!
 //! [[subscription.notify.rule]]          # ordered; the first match wins (see `rules`)
 //! event_type = "build"
@@ -150,6 +152,13 @@ pub struct SubscriptionNotifyPrefs {
     /// Expect an event at least this often (`[subscription.notify.watchdog]`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub watchdog: Option<WatchdogPrefs>,
+    /// Fetch and show the image an event names (`icon` URL, image attachment); absent means
+    /// yes. See [`Self::image_to_fetch`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images: Option<bool>,
+    /// Also fetch images over plain `http://` (a LAN server); by default only `https://`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub allow_http_images: bool,
 }
 
 fn is_default(sounds: &SoundsByPriority) -> bool {
@@ -168,6 +177,16 @@ impl SubscriptionNotifyPrefs {
         self.min_priority.unwrap_or(global.min_priority)
     }
 
+    /// The image URL to fetch for a shown event whose payload offered `offered` (already judged
+    /// by [`crate::untrusted::web_url`]): none when this subscription turned images off, and an
+    /// `http://` one only when it allows plain-HTTP images.
+    pub fn image_to_fetch(&self, offered: Option<&str>) -> Option<String> {
+        let url = offered?;
+        let https = url.starts_with("https://");
+        let allowed = self.images.unwrap_or(true) && (https || self.allow_http_images);
+        allowed.then(|| url.to_owned())
+    }
+
     /// The effective throttle.
     pub fn throttle(&self, global: &NotificationPrefs) -> ThrottleConfig {
         ThrottleConfig {
@@ -182,6 +201,24 @@ impl SubscriptionNotifyPrefs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn images_are_https_only_unless_allowed_and_can_be_turned_off() {
+        let default = SubscriptionNotifyPrefs::default();
+        let https = Some("https://i.example/a.png");
+        let http = Some("http://i.example/a.png");
+        assert_eq!(default.image_to_fetch(https).as_deref(), https);
+        assert_eq!(default.image_to_fetch(http), None);
+        assert_eq!(default.image_to_fetch(None), None);
+        let lan: SubscriptionNotifyPrefs = toml::from_str("allow_http_images = true").unwrap();
+        assert_eq!(lan.image_to_fetch(http).as_deref(), http);
+        let off: SubscriptionNotifyPrefs =
+            toml::from_str("images = false\nallow_http_images = true").unwrap();
+        assert_eq!(off.image_to_fetch(https), None);
+        assert_eq!(off.image_to_fetch(http), None);
+        let wrong = toml::from_str::<SubscriptionNotifyPrefs>("images = \"yes\"");
+        assert!(wrong.is_err(), "a bool, not a string");
+    }
 
     #[test]
     fn empty_tables_mean_defaults() {

@@ -97,6 +97,8 @@ pub struct NotifyCall {
     pub category: Option<String>,
     /// The `sound-name` hint, if sent.
     pub sound_name: Option<String>,
+    /// The `image-path` hint, if sent.
+    pub image_path: Option<String>,
     pub expire_timeout: i32,
     /// The id the server answered.
     pub id: u32,
@@ -146,6 +148,10 @@ impl Interface {
             Variant::Str(s) => Some(s.as_str().to_owned()),
             _ => None,
         });
+        let image_path = hints.get("image-path").and_then(|v| match &**v {
+            Variant::Str(s) => Some(s.as_str().to_owned()),
+            _ => None,
+        });
         let mut record = self.record.lock().expect("record lock");
         let id = if replaces_id != 0 && record.calls.iter().any(|c| c.id == replaces_id) {
             replaces_id
@@ -163,6 +169,7 @@ impl Interface {
             urgency,
             category,
             sound_name,
+            image_path,
             expire_timeout,
             id,
         });

@@ -58,6 +58,11 @@ fn build(options: &DesktopOptions, request: &NotificationRequest) -> notify_rust
     if let Some(sound) = &request.sound {
         notification.sound_name(sound);
     }
+    // notify-rust 4.19: the toast's image on Windows, `content_image` on macOS. Not compiled or
+    // tried on either here (no such machine in CI); the file is a checked image in our cache.
+    if let Some(image) = &request.image {
+        notification.image_path(&image.to_string_lossy());
+    }
     #[cfg(target_os = "windows")]
     {
         use crate::notify::payload::Urgency;

@@ -219,6 +219,11 @@ impl Worker {
         if request.link.is_some() {
             actions.extend([LINK_ACTION, "Open link"]);
         }
+        // A checked file in the app's cache, as the `file://` URI the specification asks for.
+        let image_uri = request
+            .image
+            .as_deref()
+            .and_then(|path| url::Url::from_file_path(path).ok());
         let mut hints: HashMap<&str, Variant<'_>> = HashMap::new();
         let urgency: u8 = match request.urgency {
             Urgency::Low => 0,
@@ -229,6 +234,9 @@ impl Worker {
         hints.insert("category", Variant::from(request.category));
         if let Some(sound) = &request.sound {
             hints.insert("sound-name", Variant::from(sound.as_str()));
+        }
+        if let Some(uri) = &image_uri {
+            hints.insert("image-path", Variant::from(uri.as_str()));
         }
         let desktop_entry = self.options.desktop_entry.clone();
         if let Some(entry) = &desktop_entry {
