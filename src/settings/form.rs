@@ -165,7 +165,14 @@ pub struct HeaderForm {
 
 /// The `[subscription.notify]` keys the form does not show, carried over from the saved
 /// subscription on every save.
-const NOTIFY_KEYS_NOT_IN_FORM: &[&str] = &["burst", "interval_secs", "sounds", "replace_key"];
+const NOTIFY_KEYS_NOT_IN_FORM: &[&str] = &[
+    "burst",
+    "interval_secs",
+    "sounds",
+    "replace_key",
+    "images",
+    "allow_http_images",
+];
 
 /// Rules as the form's text: `[[rule]]` tables, as a person would write them.
 fn rules_as_toml(rules: &[crate::notify::rules::Rule]) -> String {

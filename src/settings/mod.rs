@@ -697,6 +697,8 @@ id = "backups"
 url = "https://b.example/events"
 [subscription.notify]
 burst = 2
+allow_http_images = true
+images = false
 sound = "message-new-instant"
 replace_key = "job.id"
 [subscription.notify.sounds]
