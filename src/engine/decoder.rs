@@ -216,11 +216,6 @@ impl Decoder {
         &self.last_event_id
     }
 
-    /// Whether bytes of an unfinished event (or line) are held.
-    pub fn mid_event(&self) -> bool {
-        !self.line.is_empty() || self.block.has_data || self.block.skip.is_some()
-    }
-
     /// Hands the decoder the next chunk. Frames of the previous chunk not yet taken stay first.
     pub fn feed(&mut self, chunk: Bytes) {
         if self.pos < self.input.len() {

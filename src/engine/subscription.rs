@@ -112,9 +112,8 @@ pub async fn run_subscription(
     start: StartPoint,
     mut ctx: SubscriptionContext,
 ) -> StopReason {
-    let spec = connection.subscription().clone();
+    let spec = connection.subscription();
     let mut task = Supervisor {
-        connection,
         backoff: Backoff::new(ctx.options.backoff),
         idle: IdleTracker::new(ctx.options.idle, fixed_timeout(&spec.idle_timeout)),
         last_id: start.last_event_id.unwrap_or_default(),
@@ -122,7 +121,7 @@ pub async fn run_subscription(
             max_event_bytes: spec.max_event_bytes,
             ..ctx.options.limits
         },
-        spec,
+        connection,
     };
     if let Some(retry) = start.server_retry_ms {
         task.backoff.set_server_retry(retry);
@@ -148,7 +147,7 @@ pub async fn run_subscription(
             let _ = task.report(&ctx, ReportBody::State(stopped)).await;
             return reason;
         }
-        tracing::info!(subscription = %task.spec.id, "starting again on request after: {reason}");
+        tracing::info!(subscription = %task.spec().id, "starting again on request after: {reason}");
         let server_retry = task.backoff.server_retry();
         task.backoff = Backoff::new(ctx.options.backoff);
         if let Some(retry) = server_retry {
@@ -169,7 +168,6 @@ async fn wait_for_reconnect(ctx: &mut SubscriptionContext) -> bool {
 struct Supervisor {
     /// What to connect with (the credentials, in memory only).
     connection: ConnectionSpec,
-    spec: SubscriptionConfig,
     backoff: Backoff,
     idle: IdleTracker,
     /// The stream's last event id as of the last batch handed to the writer: where the next
@@ -189,6 +187,11 @@ struct Reader {
 }
 
 impl Supervisor {
+    /// The subscription as saved.
+    fn spec(&self) -> &SubscriptionConfig {
+        self.connection.subscription()
+    }
+
     /// The client (trusting the spec's CA file, read now, so a file fixed on disk is picked up
     /// when the task starts again) and the request.
     fn connection_parts(
@@ -197,7 +200,7 @@ impl Supervisor {
     ) -> Result<(HttpClient, StreamRequest), StopReason> {
         let request = StreamRequest::new(&self.connection)
             .map_err(|message| StopReason::InvalidRequest { message })?;
-        let setup = match &self.spec.tls_ca_file {
+        let setup = match &self.spec().tls_ca_file {
             None => Ok(ctx.http.clone()),
             Some(ca_file) => {
                 HttpSetup::with_ca_file(ctx.options.transport, ca_file).map_err(|error| {
@@ -215,7 +218,7 @@ impl Supervisor {
         client
             .map(|client| (client, request))
             .inspect_err(|reason| {
-                tracing::warn!(subscription = %self.spec.id, "{reason}");
+                tracing::warn!(subscription = %self.spec().id, "{reason}");
             })
     }
 
@@ -268,7 +271,7 @@ impl Supervisor {
                     (failure, delay)
                 }
             };
-            tracing::info!(subscription = %self.spec.id, "{failure}; reconnecting in {delay:?}");
+            tracing::info!(subscription = %self.spec().id, "{failure}; reconnecting in {delay:?}");
             let at = now_unix_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
             let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
             let reconnecting = ConnectionState::Reconnecting {
@@ -435,7 +438,7 @@ impl Supervisor {
             };
         }
         let connected_at = Instant::now();
-        tracing::debug!(subscription = %self.spec.id, after = ?requested_at.elapsed(), "stream open");
+        tracing::debug!(subscription = %self.spec().id, after = ?requested_at.elapsed(), "stream open");
         let connected = ConnectionState::Connected {
             since: now_unix_ms(),
         };
@@ -454,7 +457,7 @@ impl Supervisor {
     ) -> Outcome {
         let mut decoder = Decoder::new(self.limits, &self.last_id);
         let mut reader = Reader {
-            subscription: self.spec.id.clone(),
+            subscription: self.spec().id.clone(),
             batch: Vec::new(),
             batch_bytes: 0,
             comment: None,
@@ -612,7 +615,7 @@ impl Supervisor {
                 }
                 Frame::Retry(asked) => self.server_retry(asked, ctx).await?,
                 Frame::Skipped(skipped) => {
-                    tracing::warn!(subscription = %self.spec.id, "{}", skipped.reason);
+                    tracing::warn!(subscription = %self.spec().id, "{}", skipped.reason);
                     let data = serde_json::json!({
                         "reason": skipped.reason.to_string(),
                         "event_type": connect_error::printable(&skipped.event_type),
@@ -687,7 +690,7 @@ impl Supervisor {
         match (handed_over, last_id) {
             (Ok(true), Some(id)) => self.last_id = id.to_string(),
             (Err(_), _) => {
-                tracing::warn!(subscription = %self.spec.id, "the writer is stalled; events of the last moment will be fetched again");
+                tracing::warn!(subscription = %self.spec().id, "the writer is stalled; events of the last moment will be fetched again");
             }
             _ => {}
         }
@@ -696,7 +699,7 @@ impl Supervisor {
     fn message(&self, body: ReportBody, permit: Option<OwnedSemaphorePermit>) -> ToWriter {
         ToWriter::Report(
             Report {
-                subscription: self.spec.id.clone(),
+                subscription: self.spec().id.clone(),
                 body,
             },
             permit,
@@ -735,7 +738,7 @@ impl Supervisor {
         if before != self.backoff.server_retry() {
             let capped_from = (asked != millis).then_some(asked);
             if capped_from.is_some() {
-                tracing::warn!(subscription = %self.spec.id, asked, "retry: capped at {millis} ms");
+                tracing::warn!(subscription = %self.spec().id, asked, "retry: capped at {millis} ms");
             }
             let notice = Notice::ServerRetry {
                 millis,
