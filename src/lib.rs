@@ -23,6 +23,7 @@ pub mod secrets;
 pub mod settings;
 pub mod tray_status;
 pub mod untrusted;
+pub mod window_link;
 
 pub use error::{Error, Result};
 pub use event::{GAP_EVENT_TYPE, ReceivedEvent, SKIPPED_EVENT_TYPE, SubscriptionId};

@@ -201,6 +201,8 @@ function onUpdate(update) {
     case 'status': setStatus(update); break;
     case 'focus': focusEvent(update.key); break;
     case 'show_list': showList(update.subscription); break;
+    // The app dropped live updates while this page was busy: the list is reloaded instead.
+    case 'resync': loadPage(true); break;
   }
 }
 

@@ -1,3 +1,229 @@
-//! `sse-tray`: the long-lived desktop process (work in progress: the process split).
+//! `sse-tray`: the app's long-lived process. It owns everything that must keep running all
+//! day — subscriptions, history, resume state, config, notifications and their clicks, the tray
+//! icon — and links no web engine, so it stays small while no window is open. Windows are drawn
+//! by a separate process it starts on demand ([`windows`]); see the README's architecture
+//! section for why the app is split this way.
 
-fn main() {}
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod autostart;
+mod icon_art;
+mod launch;
+mod live;
+mod opener;
+mod rpc;
+mod single_instance;
+mod sink;
+mod startup;
+mod state;
+mod tray;
+mod tray_icon;
+mod windows;
+
+use crate::single_instance::Instance;
+use crate::state::{AppState, UiUpdate, lock};
+use sse_tray::notify::NotificationAction;
+use sse_tray::paths::AppPaths;
+use sse_tray::window_link::WindowKind;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// The most Quit waits for subscriptions to stop and resume state to be flushed.
+const QUIT_BUDGET: Duration = Duration::from_millis(1800);
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sse_tray=info")),
+        )
+        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let options = match launch::parse(&args) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("sse-tray: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    if options.version {
+        println!("sse-tray {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    let paths = match AppPaths::resolve() {
+        Ok(paths) => paths,
+        Err(error) => {
+            eprintln!("sse-tray: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Two workers: the engine has its own writer thread, and nothing here is CPU-bound.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("sse-tray")
+        .enable_all()
+        .build();
+    match runtime {
+        Ok(runtime) => runtime.block_on(run(paths, options, args)),
+        Err(error) => {
+            eprintln!("sse-tray: could not start: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(paths: AppPaths, options: launch::LaunchOptions, args: Vec<String>) -> ExitCode {
+    let (launches, instance) = match single_instance::claim(args).await {
+        Ok(Instance::Handed) => {
+            tracing::info!("SSE Tray already runs: handed over to it");
+            return ExitCode::SUCCESS;
+        }
+        Ok(Instance::First(launches, guard)) => (Some(launches), Some(guard)),
+        Err(error) => {
+            tracing::warn!(%error, "could not check for another instance; starting anyway");
+            (None, None)
+        }
+    };
+    let started = match startup::start(paths, options, windows::Windows::new()).await {
+        Ok(started) => started,
+        Err(error) => {
+            eprintln!("sse-tray: could not start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let state = started.state.clone();
+    let (input, inputs) = mpsc::unbounded_channel();
+    let tray = tray::start_icon(instance.as_ref(), tray::current_look(&state).1, input).await;
+    tracing::info!(tray = tray.is_some(), "tray ready");
+    tokio::spawn(tray::run_refresher(state.clone(), tray));
+    tokio::spawn(tray::handle_input(state.clone(), inputs));
+    tokio::spawn(handle_clicks(state.clone(), started.actions));
+    if let Some(launches) = launches {
+        tokio::spawn(handle_launches(state.clone(), launches));
+    }
+    {
+        let (state, changes, applied) = (
+            state.clone(),
+            started.config_changes,
+            started.config_revision,
+        );
+        let spawned = std::thread::Builder::new()
+            .name("config-apply".into())
+            .spawn(move || live::follow_config(&state, &changes, applied));
+        if let Err(error) = spawned {
+            tracing::error!(%error, "could not start applying configuration changes");
+        }
+    }
+    if options.settings {
+        state.windows.show(&state, WindowKind::Settings, None);
+    } else if !options.hidden {
+        state.windows.show(&state, WindowKind::History, None);
+    }
+    tokio::select! {
+        () = state.cancel.cancelled() => tracing::info!("quit from the tray"),
+        () = session_ending() => tracing::info!("the session is ending"),
+    }
+    quit(&state, started.demo).await;
+    drop(instance);
+    ExitCode::SUCCESS
+}
+
+/// A later launch of the app: show the window it asks for.
+async fn handle_launches(state: Arc<AppState>, mut launches: mpsc::UnboundedReceiver<Vec<String>>) {
+    loop {
+        let args = tokio::select! {
+            () = state.cancel.cancelled() => return,
+            args = launches.recv() => match args { Some(a) => a, None => return },
+        };
+        let settings = launch::parse(&args).is_ok_and(|o| o.settings);
+        tracing::info!(settings, "second launch: showing a window");
+        let kind = if settings {
+            WindowKind::Settings
+        } else {
+            WindowKind::History
+        };
+        state.windows.show(&state, kind, None);
+    }
+}
+
+/// Notification clicks: open the event, the summarised list, or the link.
+async fn handle_clicks(state: Arc<AppState>, mut actions: mpsc::Receiver<NotificationAction>) {
+    loop {
+        let action = tokio::select! {
+            () = state.cancel.cancelled() => return,
+            action = actions.recv() => match action { Some(a) => a, None => return },
+        };
+        tracing::info!(?action, "notification action");
+        match action {
+            NotificationAction::OpenEvent { event_key, .. } => state.windows.show(
+                &state,
+                WindowKind::History,
+                Some(UiUpdate::Focus { key: event_key }),
+            ),
+            NotificationAction::OpenSummary { subscription, .. } => state.windows.show(
+                &state,
+                WindowKind::History,
+                Some(UiUpdate::ShowList { subscription }),
+            ),
+            NotificationAction::OpenUrl(url) => {
+                if let Err(refusal) = opener::open_web_url(&url) {
+                    // The URL itself is not logged: it is untrusted text.
+                    tracing::warn!(%refusal, "refused a link");
+                }
+            }
+            NotificationAction::Dismissed(_) => {}
+        }
+    }
+}
+
+/// Resolves when the user's session ends or the process is asked to stop (SIGTERM on Unix; a
+/// console close, logoff or shutdown on Windows), so Quit's flush still happens.
+async fn session_ending() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    }
+    #[cfg(windows)]
+    {
+        use tokio::signal::windows::{ctrl_close, ctrl_logoff, ctrl_shutdown};
+        match (ctrl_close(), ctrl_logoff(), ctrl_shutdown()) {
+            (Ok(mut close), Ok(mut logoff), Ok(mut shutdown)) => tokio::select! {
+                _ = close.recv() => {}
+                _ = logoff.recv() => {}
+                _ = shutdown.recv() => {}
+            },
+            _ => std::future::pending().await,
+        }
+    }
+}
+
+/// Quits: closes the windows, stops the subscriptions, lets the writer flush history and resume
+/// state (within [`QUIT_BUDGET`]), stops the demo server.
+async fn quit(state: &Arc<AppState>, demo: Option<sse_tray_server::DemoFeed>) {
+    state.windows.quit();
+    let engine = lock(&state.engine).take();
+    if let Some(engine) = engine {
+        match tokio::time::timeout(QUIT_BUDGET, engine.shutdown()).await {
+            Ok(Ok(())) => tracing::info!("engine stopped; resume state flushed"),
+            Ok(Err(error)) => tracing::error!(%error, "engine shutdown failed"),
+            Err(_) => tracing::error!("engine did not stop within {QUIT_BUDGET:?}"),
+        }
+    }
+    state.cancel.cancel();
+    if let Some(demo) = demo {
+        match tokio::time::timeout(Duration::from_millis(200), demo.shutdown()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "the demo stream did not stop cleanly"),
+            Err(_) => tracing::warn!("the demo stream did not stop within 200 ms"),
+        }
+    }
+}

@@ -4,7 +4,8 @@
 
 use crate::launch::LaunchOptions;
 use crate::sink::AppSink;
-use crate::state::{AppState, Live, SubscriptionInfo};
+use crate::state::{AppState, Model, SubscriptionInfo};
+use crate::windows::Windows;
 use sse_tray::config::SubscriptionConfig;
 use sse_tray::config_service::{ConfigChange, ConfigService};
 use sse_tray::diagnostics::Diagnostics;
@@ -61,7 +62,11 @@ fn demo_subscription(feed: &DemoFeed) -> sse_tray::Result<SubscriptionConfig> {
 }
 
 /// Starts everything. Must run inside the async runtime.
-pub async fn start(paths: AppPaths, options: LaunchOptions) -> Result<Started, StartError> {
+pub async fn start(
+    paths: AppPaths,
+    options: LaunchOptions,
+    windows: Windows,
+) -> Result<Started, StartError> {
     let mut notices = Vec::new();
     // The service watches config.toml before loading it, so no hand edit falls in between. An
     // invalid file does not keep the app from starting: it runs with nothing configured (the
@@ -166,22 +171,21 @@ pub async fn start(paths: AppPaths, options: LaunchOptions) -> Result<Started, S
     }
     let retention = config.history.retention();
     let state = Arc::new(AppState {
-        subscriptions: Mutex::new(listed),
-        live: Mutex::new(Live {
+        model: Mutex::new(Model {
+            subscriptions: listed,
             states,
+            config,
+            diagnostics,
             unread,
             paused: false,
         }),
         paths,
-        config: Mutex::new(config),
         editor,
         demo: demo.as_ref().map(|(_, spec)| spec.clone()),
-        diagnostics: Mutex::new(diagnostics),
         history: Mutex::new(reader),
         engine: Mutex::new(None),
-        ui: Mutex::new(None),
-        pending_focus: Mutex::new(None),
         pipeline,
+        windows,
         refresh: Arc::new(Notify::new()),
         cancel: CancellationToken::new(),
         notices,
