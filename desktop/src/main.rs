@@ -33,6 +33,15 @@ use tokio::sync::mpsc;
 /// The most Quit waits for subscriptions to stop and resume state to be flushed.
 const QUIT_BUDGET: Duration = Duration::from_millis(1800);
 
+/// What the tray icon runs on besides the async runtime: nothing on Linux/BSD (it is served on
+/// the session bus), the main thread's event loop on Windows and macOS.
+#[cfg(all(unix, not(target_os = "macos")))]
+pub type NativeLoop = ();
+/// What the tray icon runs on besides the async runtime: nothing on Linux/BSD (it is served on
+/// the session bus), the main thread's event loop on Windows and macOS.
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+pub type NativeLoop = tray_icon::native::MainLoop;
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -66,16 +75,38 @@ fn main() -> ExitCode {
         .thread_name("sse-tray")
         .enable_all()
         .build();
-    match runtime {
-        Ok(runtime) => runtime.block_on(run(paths, options, args)),
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("sse-tray: could not start: {error}");
-            ExitCode::FAILURE
+            return ExitCode::FAILURE;
         }
-    }
+    };
+    #[cfg(all(unix, not(target_os = "macos")))]
+    return runtime.block_on(run(paths, options, args, ()));
+    // Windows and macOS: the tray needs the main thread's event loop; the app runs beside it and
+    // ends the loop (and so the process) when it is done.
+    #[cfg(not(all(unix, not(target_os = "macos"))))]
+    tray_icon::native::run_main_loop(move |main_loop| {
+        let spawned = std::thread::Builder::new()
+            .name("sse-tray-app".into())
+            .spawn(move || {
+                let _ = runtime.block_on(run(paths, options, args, main_loop.clone()));
+                main_loop.quit();
+            });
+        if let Err(error) = spawned {
+            eprintln!("sse-tray: could not start: {error}");
+            std::process::exit(1);
+        }
+    })
 }
 
-async fn run(paths: AppPaths, options: launch::LaunchOptions, args: Vec<String>) -> ExitCode {
+async fn run(
+    paths: AppPaths,
+    options: launch::LaunchOptions,
+    args: Vec<String>,
+    native: NativeLoop,
+) -> ExitCode {
     let (launches, instance) = match single_instance::claim(args).await {
         Ok(Instance::Handed) => {
             tracing::info!("SSE Tray already runs: handed over to it");
@@ -96,7 +127,7 @@ async fn run(paths: AppPaths, options: launch::LaunchOptions, args: Vec<String>)
     };
     let state = started.state.clone();
     let (input, inputs) = mpsc::unbounded_channel();
-    let tray = tray::start_icon(instance.as_ref(), tray::current_look(&state).1, input).await;
+    let tray = tray::start_icon(instance.as_ref(), native, tray::current_look(&state).1, input).await;
     tracing::info!(tray = tray.is_some(), "tray ready");
     tokio::spawn(tray::run_refresher(state.clone(), tray));
     tokio::spawn(tray::handle_input(state.clone(), inputs));

@@ -126,31 +126,35 @@ pub fn look(status: &TrayStatus, paused: bool) -> TrayLook {
     }
 }
 
-/// Puts the icon in the tray: on the instance's session bus connection where there is one.
-/// `None` when no tray can be made (no session bus); the app then runs without an icon.
+/// Puts the icon in the tray — on Linux/BSD on the instance's session bus connection where there
+/// is one, elsewhere on the main thread's loop. `None` when no tray can be made (no session bus);
+/// the app then runs without an icon.
 pub async fn start_icon(
     instance: Option<&crate::single_instance::Guard>,
+    native: crate::NativeLoop,
     look: TrayLook,
     input: mpsc::UnboundedSender<TrayInput>,
 ) -> Option<TrayIcon> {
     #[cfg(all(unix, not(target_os = "macos")))]
-    let connection = match instance {
-        Some(guard) => guard.connection().clone(),
-        None => match zbus::Connection::session().await {
-            Ok(connection) => connection,
-            Err(error) => {
-                tracing::error!(%error, "no session bus: no tray icon");
-                return None;
-            }
-        },
+    let backend: crate::tray_icon::TrayBackend = {
+        let () = native;
+        match instance {
+            Some(guard) => guard.connection().clone(),
+            None => match zbus::Connection::session().await {
+                Ok(connection) => connection,
+                Err(error) => {
+                    tracing::error!(%error, "no session bus: no tray icon");
+                    return None;
+                }
+            },
+        }
     };
     #[cfg(not(all(unix, not(target_os = "macos"))))]
-    let _ = instance;
-    #[cfg(all(unix, not(target_os = "macos")))]
-    let started = TrayIcon::start(connection, look, input).await;
-    #[cfg(not(all(unix, not(target_os = "macos"))))]
-    let started = TrayIcon::start(look, input).await;
-    match started {
+    let backend: crate::tray_icon::TrayBackend = {
+        let _ = instance;
+        native
+    };
+    match TrayIcon::start(backend, look, input).await {
         Ok(icon) => Some(icon),
         Err(error) => {
             tracing::error!(%error, "could not put the icon in the tray");
