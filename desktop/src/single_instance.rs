@@ -64,12 +64,19 @@ pub async fn claim(args: Vec<String>) -> Result<Instance, String> {
         .at(OBJECT_PATH, Activation(sender))
         .await
         .map_err(|e| e.to_string())?;
-    match connection.request_name(BUS_NAME).await {
-        Ok(()) => Ok(Instance::First(
+    // Not `request_name`: its defaults let a later instance take the name over.
+    let claimed = connection
+        .request_name_with_flags(BUS_NAME, zbus::fdo::RequestNameFlags::DO_NOT_QUEUE)
+        .await;
+    match claimed {
+        Ok(
+            zbus::fdo::RequestNameReply::PrimaryOwner | zbus::fdo::RequestNameReply::AlreadyOwner,
+        ) => Ok(Instance::First(
             receiver,
             Guard { connection },
         )),
-        Err(zbus::Error::NameTaken) => {
+        Ok(zbus::fdo::RequestNameReply::Exists | zbus::fdo::RequestNameReply::InQueue)
+        | Err(zbus::Error::NameTaken) => {
             connection
                 .call_method(Some(BUS_NAME), OBJECT_PATH, Some(INTERFACE), "Activate", &(args,))
                 .await
