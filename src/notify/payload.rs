@@ -358,11 +358,17 @@ pub fn sequence_of(
     event_type: &str,
     replace_key: Option<&FieldPath>,
 ) -> Option<Sequence> {
-    let name = replace_key.map_or("sequence_id", FieldPath::first_segment);
-    // Array indexes are not written as names, so only an object key can be looked for.
-    if !name.bytes().all(|b| b.is_ascii_digit()) {
-        let needle = format!("\"{name}\"");
-        memchr::memmem::find(data.as_bytes(), needle.as_bytes())?;
+    // The common case allocates nothing: ntfy's field name, quoted, as a constant.
+    let found = match replace_key.map(FieldPath::first_segment) {
+        None => memchr::memmem::find(data.as_bytes(), b"\"sequence_id\"").is_some(),
+        // Array indexes are not written as names, so only an object key can be looked for.
+        Some(name) if name.bytes().all(|b| b.is_ascii_digit()) => true,
+        Some(name) => {
+            memchr::memmem::find(data.as_bytes(), format!("\"{name}\"").as_bytes()).is_some()
+        }
+    };
+    if !found {
+        return None;
     }
     let json = parse_json(data)?;
     let key = replace_key_in(&json, replace_key)?;
