@@ -9,7 +9,9 @@
 //! - **Linux/BSD (freedesktop D-Bus, via `zbus`).** Full support: app name, icon, urgency hint,
 //!   category hint, `desktop-entry` hint, `sound-name` hint, a `default` action (click → [`NotificationAction::OpenEvent`]
 //!   or [`NotificationAction::OpenSummary`]) and an "Open link" button for payloads with an http(s)
-//!   URL, `replaces_id` so summaries update in place, bodies escaped when the server advertises
+//!   URL, the event's action buttons (`act-0`, `act-1`, … → [`NotificationAction::RunAction`]; only
+//!   when the server has the `actions` capability), `replaces_id` so summaries and a sequence's
+//!   updated event update in place, bodies escaped when the server advertises
 //!   `body-markup` (asked once with `GetCapabilities`, cached). One D-Bus connection sends every
 //!   notification and listens for `ActionInvoked`/`NotificationClosed`; some servers (GNOME Shell)
 //!   tie actions to the sending connection, and one connection plus one task is also what keeps
@@ -18,7 +20,8 @@
 //!   and waits for clicks with one future per notification.)
 //! - **Windows (`notify-rust` → WinRT toasts).** Title, body, a toast audio name as the sound,
 //!   critical → reminder scenario, an
-//!   "Open link" button; a click on the toast or the button is reported. Each shown toast with a
+//!   "Open link" button and the event's action buttons; a click on the toast or a button is
+//!   reported. Each shown toast with a
 //!   pending click holds one blocking thread until the toast is activated, dismissed or times out
 //!   into the Action Center; at most [`DesktopOptions::max_pending_clicks`] toasts wait (beyond
 //!   that a toast is shown without click handling). No replace-in-place: a summary update is a new

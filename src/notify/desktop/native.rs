@@ -13,6 +13,8 @@ use crate::notify::notifier::{Capabilities, NotificationRequest, NotifierHealth}
 
 #[cfg(target_os = "windows")]
 const LINK_ACTION: &str = "open-link";
+#[cfg(target_os = "windows")]
+const BUTTON_PREFIX: &str = "act-";
 
 pub(super) fn start(
     options: DesktopOptions,
@@ -74,6 +76,10 @@ fn build(options: &DesktopOptions, request: &NotificationRequest) -> notify_rust
         if request.link.is_some() {
             notification.action(LINK_ACTION, "Open link");
         }
+        // Toast buttons, keyed like the freedesktop ones; a toast shows at most five.
+        for (index, label) in request.buttons.iter().enumerate() {
+            notification.action(&format!("{BUTTON_PREFIX}{index}"), label);
+        }
     }
     notification
 }
@@ -113,6 +119,26 @@ fn show_blocking(
                         }
                         notify_rust::NotificationResponse::Action(key) if key == LINK_ACTION => {
                             request.link.clone().map(NotificationAction::OpenUrl)
+                        }
+                        notify_rust::NotificationResponse::Action(key) => {
+                            let index = key
+                                .strip_prefix(BUTTON_PREFIX)
+                                .and_then(|i| i.parse::<usize>().ok())
+                                .filter(|i| *i < request.buttons.len());
+                            match (&request.key, index) {
+                                (
+                                    crate::notify::NotificationKey::Event {
+                                        subscription,
+                                        event_key,
+                                    },
+                                    Some(index),
+                                ) => Some(NotificationAction::RunAction {
+                                    subscription: subscription.clone(),
+                                    event_key: *event_key,
+                                    index,
+                                }),
+                                _ => None,
+                            }
                         }
                         notify_rust::NotificationResponse::Closed(
                             notify_rust::CloseReason::Dismissed,
