@@ -42,6 +42,8 @@ use super::notifier::{Capabilities, NotificationRequest, Notifier, NotifierHealt
 
 #[cfg(any(target_os = "windows", target_os = "macos"))]
 mod native;
+// Only the freedesktop worker remembers server ids; elsewhere it would be dead code.
+#[cfg(all(unix, not(target_os = "macos")))]
 mod pending;
 #[cfg(all(unix, not(target_os = "macos")))]
 mod xdg;
