@@ -65,9 +65,10 @@ pub struct DesktopOptions {
     pub icon: String,
     /// Freedesktop `desktop-entry` hint (the `.desktop` file name without extension), if installed.
     pub desktop_entry: Option<String>,
-    /// The app's identifier: on Windows the AppUserModelID each toast is sent with (register it
-    /// with [`crate::platform::register_app_user_model_id`] for a run without the installer's
-    /// shortcut); on macOS the bundle id notifications are attributed to, set once at start.
+    /// The app's identifier: on Windows the AppUserModelID each toast is sent with (a run without
+    /// the installer's shortcut registers it with `platform::register_app_user_model_id`, which
+    /// exists only on Windows); on macOS the bundle id notifications are attributed to, set once
+    /// at start.
     /// Unused on Linux/BSD, where [`Self::desktop_entry`] names the app.
     pub app_id: String,
     /// Most notifications remembered for a click; the oldest is forgotten first.
