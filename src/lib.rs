@@ -17,6 +17,7 @@ pub mod event;
 pub mod history;
 pub mod notify;
 pub mod paths;
+pub mod platform;
 pub mod probe;
 pub mod resume_state;
 pub mod secrets;
