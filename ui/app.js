@@ -234,6 +234,13 @@ function showNotice(message) {
 function setStatus(status) {
   $('status').textContent = status.status_line + (status.paused ? ' (paused)' : '');
   setUnread(status.unread);
+  // Without a system tray the window is the app's only menu.
+  $('tray-controls').hidden = status.tray !== false;
+  $('pause').textContent = status.paused ? 'Resume all' : 'Pause all';
+  $('pause').dataset.paused = String(status.paused);
+  const quiet = status.status_line.includes('do not disturb');
+  $('dnd').textContent = quiet ? 'Do not disturb: off' : 'Do not disturb 1 h';
+  $('dnd').dataset.quiet = String(quiet);
 }
 
 function matchesFilters(event) {
@@ -310,6 +317,17 @@ function wire() {
   document.querySelector('.list-pane').addEventListener('scroll', (e) => {
     const pane = e.currentTarget;
     if (pane.scrollTop + pane.clientHeight > pane.scrollHeight - 400) loadPage(false);
+  });
+  $('pause').addEventListener('click', () => {
+    const paused = $('pause').dataset.paused !== 'true';
+    invoke('set_paused', { paused }).catch((e) => showNotice(`Could not pause: ${e}`));
+  });
+  $('dnd').addEventListener('click', () => {
+    const choice = $('dnd').dataset.quiet === 'true' ? 'off' : 'oneHour';
+    invoke('settings_set_dnd', { choice }).catch((e) => showNotice(`Could not change do not disturb: ${e}`));
+  });
+  $('quit').addEventListener('click', () => {
+    invoke('quit_app').catch((e) => showNotice(`Could not quit: ${e}`));
   });
   $('open-settings').addEventListener('click', () => {
     invoke('open_settings').catch((e) => showNotice(`Could not open the settings: ${e}`));

@@ -10,6 +10,7 @@ mod autostart;
 mod icon_art;
 mod launch;
 mod live;
+mod no_tray;
 mod opener;
 mod rpc;
 mod single_instance;
@@ -129,6 +130,17 @@ async fn run(
     let (input, inputs) = mpsc::unbounded_channel();
     let tray = tray::start_icon(instance.as_ref(), native, tray::current_look(&state).1, input).await;
     tracing::info!(tray = tray.is_some(), "tray ready");
+    match &tray {
+        Some(icon) => {
+            tokio::spawn(no_tray::follow(
+                state.clone(),
+                icon.host(),
+                state.notifier.clone(),
+                options.hidden,
+            ));
+        }
+        None => lock(&state.model).tray_shown = false,
+    }
     tokio::spawn(tray::run_refresher(state.clone(), tray));
     tokio::spawn(tray::handle_input(state.clone(), inputs));
     tokio::spawn(handle_clicks(state.clone(), started.actions));
@@ -155,7 +167,7 @@ async fn run(
     }
     tokio::select! {
         () = state.cancel.cancelled() => tracing::info!("quit from the tray"),
-        () = session_ending() => tracing::info!("the session is ending"),
+        () = sse_tray::platform::session_ending() => tracing::info!("the session is ending"),
     }
     quit(&state, started.demo).await;
     drop(instance);
@@ -205,34 +217,26 @@ async fn handle_clicks(state: Arc<AppState>, mut actions: mpsc::Receiver<Notific
                     tracing::warn!(%refusal, "refused a link");
                 }
             }
-            NotificationAction::Dismissed(_) => {}
-        }
-    }
-}
-
-/// Resolves when the user's session ends or the process is asked to stop (SIGTERM on Unix; a
-/// console close, logoff or shutdown on Windows), so Quit's flush still happens.
-async fn session_ending() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                term.recv().await;
+            NotificationAction::RunAction {
+                event_key, index, ..
+            } => {
+                let outcome = state.actions.run(event_key, index, false).await;
+                match outcome {
+                    sse_tray::notify::ActionOutcome::Opened { url } => {
+                        if let Err(refusal) = opener::open_web_url(&url) {
+                            tracing::warn!(%refusal, "refused an action's link");
+                        }
+                    }
+                    // The first request to a host is confirmed in the window, at that event.
+                    sse_tray::notify::ActionOutcome::NeedsConfirmation { .. } => state.windows.show(
+                        &state,
+                        WindowKind::History,
+                        Some(UiUpdate::Focus { key: event_key }),
+                    ),
+                    other => tracing::info!(?other, "notification button"),
+                }
             }
-            Err(_) => std::future::pending().await,
-        }
-    }
-    #[cfg(windows)]
-    {
-        use tokio::signal::windows::{ctrl_close, ctrl_logoff, ctrl_shutdown};
-        match (ctrl_close(), ctrl_logoff(), ctrl_shutdown()) {
-            (Ok(mut close), Ok(mut logoff), Ok(mut shutdown)) => tokio::select! {
-                _ = close.recv() => {}
-                _ = logoff.recv() => {}
-                _ = shutdown.recv() => {}
-            },
-            _ => std::future::pending().await,
+            NotificationAction::Dismissed(_) => {}
         }
     }
 }

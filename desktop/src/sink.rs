@@ -51,6 +51,15 @@ impl EngineSink for AppSink {
         self.state.refresh.notify_one();
     }
 
+    fn event_deleted(&mut self, key: EventKey, event: &ReceivedEvent) {
+        self.state.pipeline.event_deleted(key, event);
+        // The row is gone: the page reloads rather than keep showing it.
+        self.state.windows.push(&UiUpdate::Resync);
+        if let Err(error) = self.state.recount_unread() {
+            tracing::warn!(%error, "could not recount unread events");
+        }
+    }
+
     fn state_changed(&mut self, subscription: &SubscriptionId, state: &ConnectionState) {
         tracing::info!(%subscription, state = state.name(), "subscription state");
         if state.after_sleep() {

@@ -122,18 +122,24 @@ pub async fn start(
         ));
     }
 
-    let (notifier, actions) = DesktopNotifier::start(DesktopOptions::default()).await;
+    // Windows: toasts carry the app's AppUserModelID; a portable run registers it for this user.
+    #[cfg(windows)]
+    if let Err(error) = sse_tray::platform::register_app_user_model_id(None) {
+        tracing::warn!(%error, "could not register the toast app id; toasts may not show as SSE Tray");
+    }
+    let (notifier, clicks) = DesktopNotifier::start(DesktopOptions::default()).await;
     if let NotifierHealth::Unavailable(reason) = notifier.health() {
         notices.push(format!(
             "desktop notifications are unavailable ({reason}); events are still stored"
         ));
     }
+    let notifier: Arc<dyn Notifier> = Arc::new(notifier);
     let pipeline = NotificationPipeline::new(
         config.notifications.clone(),
         subscriptions
             .iter()
             .map(|spec| NotifySubscription::from(spec.subscription())),
-        Arc::new(notifier),
+        notifier.clone(),
     );
     // Its own history handle: rules' mark_read, and the watchdogs' last arrivals and markers.
     pipeline.attach_history(HistoryStore::open(&paths.history_file())?);
@@ -170,6 +176,12 @@ pub async fn start(
         states.push((spec.id, stopped));
     }
     let retention = config.history.retention();
+    // Its own history handle: action results are written beside the engine's rows.
+    let action_runner = sse_tray::notify::ActionRunner::new(
+        &paths.data_dir,
+        HistoryStore::open(&paths.history_file())?,
+        Some(pipeline.clone()),
+    )?;
     let state = Arc::new(AppState {
         model: Mutex::new(Model {
             subscriptions: listed,
@@ -178,13 +190,17 @@ pub async fn start(
             diagnostics,
             unread,
             paused: false,
+            // Until the tray icon says otherwise (crate::no_tray).
+            tray_shown: true,
         }),
         paths,
         editor,
         demo: demo.as_ref().map(|(_, spec)| spec.clone()),
         history: Mutex::new(reader),
         engine: Mutex::new(None),
+        actions: action_runner,
         pipeline,
+        notifier,
         windows,
         refresh: Arc::new(Notify::new()),
         cancel: CancellationToken::new(),
@@ -206,7 +222,7 @@ pub async fn start(
     *crate::state::lock(&state.engine) = Some(engine);
     Ok(Started {
         state,
-        actions,
+        actions: clicks,
         demo: demo.map(|(feed, _)| feed),
         config_changes,
         config_revision,

@@ -65,6 +65,8 @@ pub struct StatusView {
     pub unread: u64,
     /// Whether everything is paused.
     pub paused: bool,
+    /// Whether a tray shows the app's icon (else the window offers pause and Quit).
+    pub tray: bool,
     /// Per subscription: its state.
     pub subscriptions: Vec<(SubscriptionId, ConnectionState)>,
 }
@@ -86,6 +88,9 @@ pub struct Model {
     pub unread: u64,
     /// Whether the user paused everything.
     pub paused: bool,
+    /// Whether a tray shows the icon (a StatusNotifier host exists); without one the window
+    /// offers what the tray menu would ([`crate::no_tray`]).
+    pub tray_shown: bool,
 }
 
 impl Model {
@@ -114,6 +119,10 @@ pub struct AppState {
     pub engine: Mutex<Option<Engine>>,
     /// Desktop notifications.
     pub pipeline: NotificationPipeline,
+    /// The notifier itself, for the app's own notices.
+    pub notifier: Arc<dyn sse_tray::notify::Notifier>,
+    /// Runs an event's action buttons (a link, an HTTP request after confirmation, clear).
+    pub actions: sse_tray::notify::ActionRunner,
     /// The windows process, while one runs.
     pub windows: Windows,
     /// Wakes the tray refresher.
@@ -167,6 +176,7 @@ impl AppState {
             status_line,
             unread: model.unread,
             paused: model.paused,
+            tray: model.tray_shown,
             subscriptions: model.states.clone(),
         }
     }

@@ -210,11 +210,14 @@ fn on_menu_action(state: &Arc<AppState>, action: MenuAction) {
 }
 
 fn toggle_pause(state: &AppState) {
-    let paused = {
-        let mut model = lock(&state.model);
-        model.paused = !model.paused;
-        model.paused
-    };
+    let paused = !lock(&state.model).paused;
+    set_paused(state, paused);
+}
+
+/// Pauses every subscription, or resumes them (the menu item; the window's button where there
+/// is no tray).
+pub fn set_paused(state: &AppState, paused: bool) {
+    lock(&state.model).paused = paused;
     if let Some(engine) = lock(&state.engine).as_ref() {
         if paused {
             engine.pause(None);

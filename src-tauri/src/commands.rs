@@ -68,6 +68,9 @@ forward! {
     mark_all_read(subscription);
     clear_history(subscription);
     open_link(url);
+    run_action(key, index, confirmed);
+    set_paused(paused);
+    quit_app();
     settings_get();
     settings_save_subscription(form, revision);
     settings_delete_subscription(id, revision);

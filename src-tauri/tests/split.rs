@@ -69,7 +69,7 @@ async fn killing_the_windows_process_interrupts_nothing() {
     app::wait_window_viewable(WINDOW_TITLE, 15).await;
     let fresh = wait_for_child(&app, 5).await;
     assert_ne!(fresh, windows, "a new windows process");
-    app.wait_for_log("history page listening with focus {\"type\":\"focus\",\"key\":2}", 15)
+    app.wait_for_log("history page listening with focus {\"key\":2,\"type\":\"focus\"}", 15)
         .await;
     notifications.stop().await;
 }

@@ -82,7 +82,7 @@ impl NotificationRequest {
     pub fn for_summary(summary: &SummaryNotice) -> Self {
         let subscription = match &summary.slot {
             SummarySlot::Throttle(id) | SummarySlot::Watchdog(id) => Some(id.clone()),
-            SummarySlot::Quiet => None,
+            SummarySlot::Quiet | SummarySlot::App => None,
         };
         Self {
             key: NotificationKey::Summary(summary.slot.clone()),

@@ -85,9 +85,7 @@ pub fn history_page(state: &AppState, query: PageRequest) -> Result<HistoryPage>
 
 /// One event, for the details pane, with the link it offers already judged by the core.
 pub fn history_event(state: &AppState, key: i64) -> Result<Option<EventDetails>> {
-    Ok(lock(&state.history)
-        .get(EventKey(key))?
-        .map(EventDetails::from))
+    Ok(lock(&state.history).event_details(EventKey(key))?)
 }
 
 /// Subscriptions and known event types.
@@ -122,6 +120,24 @@ pub fn clear_history(state: &AppState, subscription: Option<String>) -> Result<u
 /// core gave it, but the page is not trusted to: the URL is judged again here.
 pub fn open_link(url: &str) -> Result<()> {
     crate::opener::open_web_url(url).map_err(CommandError::Refused)
+}
+
+/// Runs one of an event's action buttons from the details pane. An `http` action to a host not
+/// confirmed before comes back as `needs_confirmation`; the page asks, then calls again with
+/// `confirmed`. A `view` action's URL is opened here.
+pub async fn run_action(
+    state: &AppState,
+    key: i64,
+    index: usize,
+    confirmed: bool,
+) -> sse_tray::notify::ActionOutcome {
+    let outcome = state.actions.run(key, index, confirmed).await;
+    if let sse_tray::notify::ActionOutcome::Opened { url } = &outcome
+        && let Err(refusal) = crate::opener::open_web_url(url)
+    {
+        tracing::warn!(%refusal, "refused an action's link");
+    }
+    outcome
 }
 
 /// The status and startup notices, for a page that starts listening.

@@ -80,6 +80,22 @@ pub async fn dispatch(state: &Arc<AppState>, method: &str, args: Value) -> Answe
             let url = args!(method, args, { url: String });
             answer(h::open_link(&url))
         }
+        "run_action" => {
+            let (key, index, confirmed) =
+                args!(method, args, { key: i64, index: usize, confirmed: bool });
+            answer::<_, ()>(Ok(h::run_action(state, key, index, confirmed).await))
+        }
+        // What the tray menu offers, from the window where no tray shows the icon.
+        "set_paused" => {
+            let paused = args!(method, args, { paused: bool });
+            crate::tray::set_paused(state, paused);
+            answer::<_, ()>(Ok(paused))
+        }
+        "quit_app" => {
+            tracing::info!("quit from the window");
+            state.cancel.cancel();
+            answer::<_, ()>(Ok(()))
+        }
         "settings_get" => answer(blocking(state, s::settings_get).await?),
         "settings_save_subscription" => {
             let (form, revision) = args!(method, args, { form: sse_tray::settings::SubscriptionForm, revision: u64 });
