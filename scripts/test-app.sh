@@ -23,5 +23,5 @@ cargo test -p sse-tray-app --locked --bins
 # The settings window keeps secrets in the Secret Service: a throwaway gnome-keyring on the
 # private bus (scripts/with-keyring.sh).
 xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- scripts/with-keyring.sh \
-  cargo test -p sse-tray-app --locked --test desktop --test split --test window --test settings \
+  cargo test -p sse-tray-app --locked --test desktop --test split --test no_tray --test window --test settings \
   -- --test-threads=1 "$@"

@@ -13,7 +13,10 @@ fn entry() -> Result<AutoLaunch, String> {
     // An AppImage runs from a temporary mount: the login item must start the image itself.
     let path = std::env::var_os("APPIMAGE")
         .filter(|p| cfg!(target_os = "linux") && !p.is_empty())
-        .map_or_else(|| exe.display().to_string(), |p| p.to_string_lossy().into_owned());
+        .map_or_else(
+            || exe.display().to_string(),
+            |p| p.to_string_lossy().into_owned(),
+        );
     let mut builder = AutoLaunchBuilder::new();
     builder
         .set_app_name(APP_NAME)

@@ -128,7 +128,13 @@ async fn run(
     };
     let state = started.state.clone();
     let (input, inputs) = mpsc::unbounded_channel();
-    let tray = tray::start_icon(instance.as_ref(), native, tray::current_look(&state).1, input).await;
+    let tray = tray::start_icon(
+        instance.as_ref(),
+        native,
+        tray::current_look(&state).1,
+        input,
+    )
+    .await;
     tracing::info!(tray = tray.is_some(), "tray ready");
     match &tray {
         Some(icon) => {
@@ -228,11 +234,13 @@ async fn handle_clicks(state: Arc<AppState>, mut actions: mpsc::Receiver<Notific
                         }
                     }
                     // The first request to a host is confirmed in the window, at that event.
-                    sse_tray::notify::ActionOutcome::NeedsConfirmation { .. } => state.windows.show(
-                        &state,
-                        WindowKind::History,
-                        Some(UiUpdate::Focus { key: event_key }),
-                    ),
+                    sse_tray::notify::ActionOutcome::NeedsConfirmation { .. } => {
+                        state.windows.show(
+                            &state,
+                            WindowKind::History,
+                            Some(UiUpdate::Focus { key: event_key }),
+                        )
+                    }
                     other => tracing::info!(?other, "notification button"),
                 }
             }

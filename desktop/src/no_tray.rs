@@ -8,7 +8,7 @@
 use crate::state::{AppState, lock};
 use crate::tray_icon::TrayHost;
 use sse_tray::notify::{
-    Notifier, NotificationAction, NotificationKey, NotificationRequest, SummarySlot, Urgency,
+    NotificationAction, NotificationKey, NotificationRequest, Notifier, SummarySlot, Urgency,
 };
 use std::sync::Arc;
 use std::time::Duration;

@@ -5,5 +5,6 @@
 /// Opens `url` if it is an http(s) URL; otherwise says why not. The URL itself is never logged.
 pub fn open_web_url(url: &str) -> Result<(), String> {
     let url = sse_tray::untrusted::web_url(url).map_err(|refusal| refusal.to_string())?;
-    open::that_detached(String::from(url)).map_err(|error| format!("could not open the link: {error}"))
+    open::that_detached(String::from(url))
+        .map_err(|error| format!("could not open the link: {error}"))
 }

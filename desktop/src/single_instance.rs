@@ -71,14 +71,17 @@ pub async fn claim(args: Vec<String>) -> Result<Instance, String> {
     match claimed {
         Ok(
             zbus::fdo::RequestNameReply::PrimaryOwner | zbus::fdo::RequestNameReply::AlreadyOwner,
-        ) => Ok(Instance::First(
-            receiver,
-            Guard { connection },
-        )),
+        ) => Ok(Instance::First(receiver, Guard { connection })),
         Ok(zbus::fdo::RequestNameReply::Exists | zbus::fdo::RequestNameReply::InQueue)
         | Err(zbus::Error::NameTaken) => {
             connection
-                .call_method(Some(BUS_NAME), OBJECT_PATH, Some(INTERFACE), "Activate", &(args,))
+                .call_method(
+                    Some(BUS_NAME),
+                    OBJECT_PATH,
+                    Some(INTERFACE),
+                    "Activate",
+                    &(args,),
+                )
                 .await
                 .map_err(|e| format!("another SSE Tray runs but did not answer ({e})"))?;
             Ok(Instance::Handed)

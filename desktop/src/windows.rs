@@ -48,17 +48,18 @@ impl Windows {
     /// Finds the windows program: `SSE_TRAY_WINDOWS_BIN`, else beside this executable. Must be
     /// called inside the runtime that will run the link.
     pub fn new() -> Windows {
-        let program = std::env::var_os("SSE_TRAY_WINDOWS_BIN")
-            .filter(|p| !p.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| {
-                let exe = std::env::current_exe().ok()?;
-                Some(exe.with_file_name(format!(
-                    "{WINDOWS_PROGRAM}{}",
-                    std::env::consts::EXE_SUFFIX
-                )))
-            })
-            .unwrap_or_else(|| PathBuf::from(WINDOWS_PROGRAM));
+        let program =
+            std::env::var_os("SSE_TRAY_WINDOWS_BIN")
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+                .or_else(|| {
+                    let exe = std::env::current_exe().ok()?;
+                    Some(exe.with_file_name(format!(
+                        "{WINDOWS_PROGRAM}{}",
+                        std::env::consts::EXE_SUFFIX
+                    )))
+                })
+                .unwrap_or_else(|| PathBuf::from(WINDOWS_PROGRAM));
         Windows {
             program,
             link: Mutex::new((None, 0)),
@@ -96,8 +97,7 @@ impl Windows {
                     tracing::error!("could not ask the new windows process for a window");
                 }
                 link.0 = Some(Link {
-                    history_asked: (window == WindowKind::History)
-                        .then(std::time::Instant::now),
+                    history_asked: (window == WindowKind::History).then(std::time::Instant::now),
                     lines,
                     generation,
                     lagged: false,
@@ -217,11 +217,7 @@ async fn write_lines(mut stdin: ChildStdin, mut queue: mpsc::Receiver<String>) {
 
 /// Reads the child's calls until its stdout closes; each call is answered by its own task so a
 /// slow one (a probe, a search) does not hold up the others.
-async fn read_calls(
-    stdout: ChildStdout,
-    replies: &mpsc::Sender<String>,
-    state: &Arc<AppState>,
-) {
+async fn read_calls(stdout: ChildStdout, replies: &mpsc::Sender<String>, state: &Arc<AppState>) {
     let mut reader = BufReader::new(stdout);
     let mut line = Vec::new();
     loop {

@@ -20,17 +20,14 @@ async fn tray_menu_notifications_single_instance_and_quit() {
     app::require_desktop();
     let bus = notification_server::require_session_bus().await;
     let _guard = notification_server::bus_lock().await;
+    // A panel that shows tray icons (else the app would announce that it has no tray).
+    let _watcher = support::watcher::Watcher::start().await;
     let notifications = NotificationServer::start(&["actions", "body", "persistence"]).await;
     let server = PushServer::start().await;
     let dirs = tempfile::tempdir().expect("tempdir");
     app::write_config(dirs.path(), &server.url);
 
-    let mut app = App::start(
-        dirs,
-        &["--hidden"],
-        &[],
-    )
-    .await;
+    let mut app = App::start(dirs, &["--hidden"], &[]).await;
     server
         .wait_until(15, "the app connects", |s| s.open_streams() == 1)
         .await;

@@ -19,6 +19,8 @@ async fn killing_the_windows_process_interrupts_nothing() {
     app::require_desktop();
     let bus = notification_server::require_session_bus().await;
     let _guard = notification_server::bus_lock().await;
+    // A panel that shows tray icons (else the app would announce that it has no tray).
+    let _watcher = support::watcher::Watcher::start().await;
     let notifications = NotificationServer::start(&["actions", "body", "persistence"]).await;
     let server = PushServer::start().await;
     let dirs = tempfile::tempdir().expect("tempdir");
@@ -29,8 +31,16 @@ async fn killing_the_windows_process_interrupts_nothing() {
         .await;
 
     // Hidden and never opened: one process, and no web engine library mapped into it.
-    assert_eq!(app::tree(app.pid()), vec![app.pid()], "processes started --hidden");
-    assert_eq!(app::maps_web_engine(app.pid()), None, "the tray process maps a web engine");
+    assert_eq!(
+        app::tree(app.pid()),
+        vec![app.pid()],
+        "processes started --hidden"
+    );
+    assert_eq!(
+        app::maps_web_engine(app.pid()),
+        None,
+        "the tray process maps a web engine"
+    );
 
     server.publish("1", "build", r#"{"title":"Build 1 passed"}"#);
     notifications.wait_for_calls(1).await;
@@ -44,7 +54,11 @@ async fn killing_the_windows_process_interrupts_nothing() {
         app::maps_web_engine(windows).is_some(),
         "the windows process should map WebKit (else the check above proves nothing)"
     );
-    assert_eq!(app::maps_web_engine(app.pid()), None, "the tray process maps a web engine");
+    assert_eq!(
+        app::maps_web_engine(app.pid()),
+        None,
+        "the tray process maps a web engine"
+    );
 
     // SIGKILL the windows process: the tray notices, and nothing else does.
     let killed = std::process::Command::new("kill")
@@ -69,8 +83,11 @@ async fn killing_the_windows_process_interrupts_nothing() {
     app::wait_window_viewable(WINDOW_TITLE, 15).await;
     let fresh = wait_for_child(&app, 5).await;
     assert_ne!(fresh, windows, "a new windows process");
-    app.wait_for_log("history page listening with focus {\"key\":2,\"type\":\"focus\"}", 15)
-        .await;
+    app.wait_for_log(
+        "history page listening with focus {\"key\":2,\"type\":\"focus\"}",
+        15,
+    )
+    .await;
     notifications.stop().await;
 }
 
@@ -97,7 +114,10 @@ async fn wait_for_history(app: &App, n: u64, secs: u64) {
         if count >= n {
             return;
         }
-        assert!(Instant::now() < deadline, "history has {count} events, expected {n}");
+        assert!(
+            Instant::now() < deadline,
+            "history has {count} events, expected {n}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

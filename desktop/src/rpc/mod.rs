@@ -20,7 +20,9 @@ pub type Answer = std::result::Result<Value, Value>;
 fn answer<T: Serialize, E: Serialize>(result: std::result::Result<T, E>) -> Answer {
     match result {
         Ok(value) => serde_json::to_value(value).map_err(|e| Value::String(e.to_string())),
-        Err(error) => Err(serde_json::to_value(error).unwrap_or_else(|e| Value::String(e.to_string()))),
+        Err(error) => {
+            Err(serde_json::to_value(error).unwrap_or_else(|e| Value::String(e.to_string())))
+        }
     }
 }
 
@@ -98,17 +100,33 @@ pub async fn dispatch(state: &Arc<AppState>, method: &str, args: Value) -> Answe
         }
         "settings_get" => answer(blocking(state, s::settings_get).await?),
         "settings_save_subscription" => {
-            let (form, revision) = args!(method, args, { form: sse_tray::settings::SubscriptionForm, revision: u64 });
-            answer(blocking(state, move |st| s::settings_save_subscription(st, form, revision)).await?)
+            let (form, revision) =
+                args!(method, args, { form: sse_tray::settings::SubscriptionForm, revision: u64 });
+            answer(
+                blocking(state, move |st| {
+                    s::settings_save_subscription(st, form, revision)
+                })
+                .await?,
+            )
         }
         "settings_delete_subscription" => {
             let (id, revision) = args!(method, args, { id: String, revision: u64 });
-            answer(blocking(state, move |st| s::settings_delete_subscription(st, id, revision)).await?)
+            answer(
+                blocking(state, move |st| {
+                    s::settings_delete_subscription(st, id, revision)
+                })
+                .await?,
+            )
         }
         "settings_set_enabled" => {
             let (id, enabled, revision) =
                 args!(method, args, { id: String, enabled: bool, revision: u64 });
-            answer(blocking(state, move |st| s::settings_set_enabled(st, id, enabled, revision)).await?)
+            answer(
+                blocking(state, move |st| {
+                    s::settings_set_enabled(st, id, enabled, revision)
+                })
+                .await?,
+            )
         }
         "settings_test_connection" => {
             let form = args!(method, args, { form: sse_tray::settings::SubscriptionForm });
@@ -127,7 +145,12 @@ pub async fn dispatch(state: &Arc<AppState>, method: &str, args: Value) -> Answe
             let (form, revision) = args!(method, args, {
                 form: sse_tray::settings::NotificationsForm, revision: u64
             });
-            answer(blocking(state, move |st| s::settings_save_notifications(st, form, revision)).await?)
+            answer(
+                blocking(state, move |st| {
+                    s::settings_save_notifications(st, form, revision)
+                })
+                .await?,
+            )
         }
         "settings_set_dnd" => {
             let choice = args!(method, args, { choice: s::DndRequest });

@@ -140,11 +140,7 @@ pub fn settings_save_subscription(
 }
 
 /// Removes a subscription (its history stays), on top of `revision`.
-pub fn settings_delete_subscription(
-    state: &AppState,
-    id: String,
-    revision: u64,
-) -> Result<()> {
+pub fn settings_delete_subscription(state: &AppState, id: String, revision: u64) -> Result<()> {
     let id = SubscriptionId::new(id);
     state.editor.delete_subscription(revision, &id).map(drop)
 }

@@ -50,7 +50,13 @@ pub fn children(pid: u32) -> Vec<u32> {
             let child: u32 = entry.file_name().to_string_lossy().parse().ok()?;
             let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
             // "pid (comm) state ppid ...": comm may hold spaces, so split after its ')'.
-            let ppid: u32 = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()?;
+            let ppid: u32 = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
             (ppid == pid).then_some(child)
         })
         .collect()

@@ -107,7 +107,11 @@ fn build(options: &DesktopOptions, request: &NotificationRequest) -> notify_rust
         // Toast buttons, keyed like the freedesktop ones; a toast shows at most five, and a
         // critical one keeps room for Open and Dismiss.
         let taken = usize::from(request.link.is_some())
-            + if request.urgency == Urgency::Critical { 2 } else { 0 };
+            + if request.urgency == Urgency::Critical {
+                2
+            } else {
+                0
+            };
         let room = 5usize.saturating_sub(taken);
         for (index, label) in request.buttons.iter().enumerate().take(room) {
             notification.action(&format!("{BUTTON_PREFIX}{index}"), label);
