@@ -16,6 +16,10 @@ use support::push_server::PushServer;
 const WINDOW_TITLE: &str = "SSE Tray — history";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(all(unix, not(target_os = "macos"))),
+    ignore = "needs Xvfb and a D-Bus session bus (Linux/BSD): scripts/test-app.sh"
+)]
 async fn tray_menu_notifications_single_instance_and_quit() {
     app::require_desktop();
     let bus = notification_server::require_session_bus().await;

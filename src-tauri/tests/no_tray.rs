@@ -14,6 +14,10 @@ use support::watcher::Watcher;
 const NOTICE: &str = "SSE Tray is running";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(all(unix, not(target_os = "macos"))),
+    ignore = "needs Xvfb and a D-Bus session bus (Linux/BSD): scripts/test-app.sh"
+)]
 async fn without_a_tray_the_app_says_so_and_opens_its_window() {
     app::require_desktop();
     let _bus = notification_server::require_session_bus().await;
@@ -48,6 +52,10 @@ async fn without_a_tray_the_app_says_so_and_opens_its_window() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(all(unix, not(target_os = "macos"))),
+    ignore = "needs Xvfb and a D-Bus session bus (Linux/BSD): scripts/test-app.sh"
+)]
 async fn with_a_tray_the_icon_registers_and_nothing_is_said() {
     app::require_desktop();
     let _bus = notification_server::require_session_bus().await;

@@ -157,6 +157,10 @@ async fn wait_for_label(menu: &TrayMenu, needle: &str, secs: u64) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(all(unix, not(target_os = "macos"))),
+    ignore = "needs Xvfb, a D-Bus session bus with gnome-keyring and tauri-driver + WebKitWebDriver (Linux/BSD): scripts/test-app.sh"
+)]
 async fn settings_window_edits_subscriptions_live_with_keyring_secrets() {
     app::require_desktop();
     support::webdriver::require_drivers();

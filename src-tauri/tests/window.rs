@@ -12,6 +12,10 @@ use support::push_server::PushServer;
 use support::webdriver::Driver;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(all(unix, not(target_os = "macos"))),
+    ignore = "needs Xvfb, a D-Bus session bus and tauri-driver + WebKitWebDriver (Linux/BSD): scripts/test-app.sh"
+)]
 async fn history_window_lists_searches_details_and_escapes() {
     app::require_desktop();
     support::webdriver::require_drivers();
