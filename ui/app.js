@@ -254,6 +254,12 @@ function matchesFilters(event) {
 function onUpdate(update) {
   switch (update.type) {
     case 'event': {
+      // A message that replaces an earlier one (ntfy's sequence_id) keeps its row: update it.
+      const shown = document.querySelector(`#list li[data-key="${update.event.key}"]`);
+      if (shown) {
+        shown.replaceWith(row(update.event));
+        break;
+      }
       const pane = document.querySelector('.list-pane');
       if (matchesFilters(update.event) && pane.scrollTop < 40) {
         const list = $('list');

@@ -891,6 +891,7 @@ async function poll() {
     state.diag = d;
     state.diagById = new Map((d.subscriptions ?? []).map((x) => [x.id, x]));
     showConfigError(d.configError);
+    $('diag-tray').textContent = d.tray ?? '';
     renderDiagnostics();
     renderListStates();
     if ($('diag-message').textContent.startsWith('Diagnostics')) setMessage($('diag-message'), '', '');

@@ -84,22 +84,64 @@ fn main() -> ExitCode {
         }
     };
     #[cfg(all(unix, not(target_os = "macos")))]
-    return runtime.block_on(run(paths, options, args, ()));
+    return runtime.block_on(run(paths, options, args, (), Ending::default()));
     // Windows and macOS: the tray needs the main thread's event loop; the app runs beside it and
     // ends the loop (and so the process) when it is done.
     #[cfg(not(all(unix, not(target_os = "macos"))))]
-    tray_icon::native::run_main_loop(move |main_loop| {
-        let spawned = std::thread::Builder::new()
-            .name("sse-tray-app".into())
-            .spawn(move || {
-                let _ = runtime.block_on(run(paths, options, args, main_loop.clone()));
-                main_loop.quit();
-            });
-        if let Err(error) = spawned {
-            eprintln!("sse-tray: could not start: {error}");
-            std::process::exit(1);
-        }
-    })
+    {
+        let ending = Ending::default();
+        let app_ending = ending.clone();
+        tray_icon::native::run_main_loop(
+            move |main_loop| {
+                let spawned = std::thread::Builder::new()
+                    .name("sse-tray-app".into())
+                    .spawn(move || {
+                        let done = app_ending.clone();
+                        let _ = runtime.block_on(run(
+                            paths,
+                            options,
+                            args,
+                            main_loop.clone(),
+                            app_ending,
+                        ));
+                        // However it returned (a second launch hands over and returns early).
+                        done.flushed();
+                        main_loop.quit();
+                    });
+                if let Err(error) = spawned {
+                    eprintln!("sse-tray: could not start: {error}");
+                    std::process::exit(1);
+                }
+            },
+            // The loop is going (a quit, or Windows ending the session): let the app flush first.
+            move || ending.end_and_wait(QUIT_BUDGET + Duration::from_millis(300)),
+        )
+    }
+}
+
+/// The session ends under the app (Windows' `WM_ENDSESSION` arrives on the tray's loop, which
+/// exits the process as soon as its handler returns): the loop asks the app to quit and waits
+/// until it has flushed.
+#[derive(Clone, Default)]
+struct Ending {
+    asked: tokio_util::sync::CancellationToken,
+    flushed: Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+}
+
+impl Ending {
+    #[cfg_attr(all(unix, not(target_os = "macos")), allow(dead_code))]
+    fn end_and_wait(&self, budget: Duration) {
+        self.asked.cancel();
+        let (done, changed) = &*self.flushed;
+        let guard = lock(done);
+        let _ = changed.wait_timeout_while(guard, budget, |flushed| !*flushed);
+    }
+
+    fn flushed(&self) {
+        let (done, changed) = &*self.flushed;
+        *lock(done) = true;
+        changed.notify_all();
+    }
 }
 
 async fn run(
@@ -107,6 +149,7 @@ async fn run(
     options: launch::LaunchOptions,
     args: Vec<String>,
     native: NativeLoop,
+    ending: Ending,
 ) -> ExitCode {
     let (launches, instance) = match single_instance::claim(args).await {
         Ok(Instance::Handed) => {
@@ -174,8 +217,10 @@ async fn run(
     tokio::select! {
         () = state.cancel.cancelled() => tracing::info!("quit from the tray"),
         () = sse_tray::platform::session_ending() => tracing::info!("the session is ending"),
+        () = ending.asked.cancelled() => tracing::info!("the session is ending"),
     }
     quit(&state, started.demo).await;
+    ending.flushed();
     drop(instance);
     ExitCode::SUCCESS
 }

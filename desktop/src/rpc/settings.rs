@@ -318,6 +318,8 @@ pub struct ErrorView {
 #[serde(rename_all = "camelCase")]
 pub struct DiagnosticsPoll {
     config_error: Option<ConfigProblem>,
+    /// Where the app lives on this desktop: its tray icon, or (with no tray host) its windows.
+    tray: &'static str,
     subscriptions: Vec<DiagnosticsView>,
 }
 
@@ -364,8 +366,14 @@ pub fn diagnostics(state: &AppState) -> Result<DiagnosticsPoll> {
             Some(view(facts.swap_remove(at), info.name, now))
         })
         .collect();
+    let tray = if lock(&state.model).tray_shown {
+        "The tray icon is shown (a StatusNotifier host is running)."
+    } else {
+        "No system tray on this desktop (no StatusNotifier host): SSE Tray is reached from the app menu, and the history window carries Pause, Do not disturb and Quit. On GNOME, install the AppIndicator extension (see the README)."
+    };
     Ok(DiagnosticsPoll {
         config_error: state.editor.config().problem(),
+        tray,
         subscriptions,
     })
 }

@@ -55,8 +55,11 @@ impl MainLoop {
 
 /// Runs the event loop on this (the main) thread until [`MainLoop::quit`], then exits the
 /// process. `started` is called once, on this thread, when the loop runs: start the async app
-/// on other threads from there, handing it the [`MainLoop`].
-pub fn run_main_loop(started: impl FnOnce(MainLoop) + 'static) -> ! {
+/// on other threads from there, handing it the [`MainLoop`]. `ending` is called when the loop
+/// is destroyed — after a quit, and on Windows at logoff/shutdown (`WM_ENDSESSION`), where tao
+/// exits the process right after it (tao 0.37 `platform_impl/windows/event_loop.rs`): it must
+/// flush what has to be written before it returns.
+pub fn run_main_loop(started: impl FnOnce(MainLoop) + 'static, ending: impl Fn() + 'static) -> ! {
     #[allow(unused_mut)]
     let mut event_loop = EventLoopBuilder::<UserEvent>::with_user_event().build();
     #[cfg(target_os = "macos")]
@@ -99,6 +102,7 @@ pub fn run_main_loop(started: impl FnOnce(MainLoop) + 'static) -> ! {
                 let _ = reply.send(result);
             }
             Event::UserEvent(UserEvent::Remove) => shown = None,
+            Event::LoopDestroyed => ending(),
             Event::UserEvent(UserEvent::Quit) => {
                 shown = None;
                 *control_flow = ControlFlow::Exit;
