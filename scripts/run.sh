@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's run command (see README): installs what a fresh Debian/Ubuntu machine lacks,
-# builds, and runs SSE Tray. On a desktop it starts the tray app; with no subscription configured
+# builds, and runs SSE Tray. On a desktop it starts the tray app (the `sse-tray` tray process, which
+# starts the `sse-tray-windows` webview process when a window is opened); with no subscription configured
 # the app offers the built-in demo stream (the project's own event server on loopback, a few
 # realistic events a minute). `--demo` starts the demo directly. Without a display (a server, an
 # SSH session) it runs the same pipeline headless: events print as JSON lines.
@@ -14,9 +15,10 @@ fi
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
-  scripts/install-deps.sh build-essential pkg-config dbus libwebkit2gtk-4.1-dev \
-    libayatana-appindicator3-1
-  cargo build --release --locked -p sse-tray-app --features custom-protocol >&2
+  scripts/install-deps.sh build-essential pkg-config dbus libwebkit2gtk-4.1-dev
+  # The tray process (sse-tray) and the windows process it starts (sse-tray-windows).
+  cargo build --release --locked -p sse-tray-desktop -p sse-tray-app \
+    --features sse-tray-app/custom-protocol >&2
   exec target/release/sse-tray "$@"
 fi
 

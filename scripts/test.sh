@@ -12,7 +12,7 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 # Build tools, the bus, Redis (and redis-cli, for the server's README example) for its tests, and WebKitGTK to compile the tray app.
 scripts/install-deps.sh build-essential pkg-config dbus redis-server redis-tools libwebkit2gtk-4.1-dev \
-  libayatana-appindicator3-1 gnome-keyring
+  gnome-keyring
 
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 cargo fmt --all --check

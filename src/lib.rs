@@ -17,12 +17,14 @@ pub mod event;
 pub mod history;
 pub mod notify;
 pub mod paths;
+pub mod platform;
 pub mod probe;
 pub mod resume_state;
 pub mod secrets;
 pub mod settings;
 pub mod tray_status;
 pub mod untrusted;
+pub mod window_link;
 
 pub use error::{Error, Result};
 pub use event::{GAP_EVENT_TYPE, ReceivedEvent, SKIPPED_EVENT_TYPE, SubscriptionId};

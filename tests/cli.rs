@@ -108,6 +108,7 @@ fn id_of(line: &serde_json::Value) -> u64 {
 /// The invariant with a real crash: SIGKILL in the middle of a burst, start again, and the server's
 /// whole sequence is in history exactly once; no event is printed twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(unix), ignore = "ends the CLI with `kill -TERM` (Unix only)")]
 async fn sigkill_mid_burst_then_restart_stores_everything_exactly_once() {
     const TOTAL: u64 = 20_000;
     let server = ScriptedServer::start(|request, _| {
@@ -232,6 +233,7 @@ fn support_paths(root: &Path) -> sse_tray::paths::AppPaths {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(unix), ignore = "ends the CLI with `kill -TERM` (Unix only)")]
 async fn a_corrupt_state_file_is_set_aside_and_listening_goes_on() {
     let server = ScriptedServer::start(|_, _| {
         vec![stream_head(), raw("id: 1\ndata: hello\n\n"), Step::Hang]
@@ -333,6 +335,7 @@ async fn credentials_rejected_ends_the_process_with_a_reason() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(unix), ignore = "ends the CLI with `kill -TERM` (Unix only)")]
 async fn history_prints_stored_events_and_searches_them() {
     let server = ScriptedServer::start(|_, _| {
         vec![
@@ -398,7 +401,13 @@ async fn history_prints_stored_events_and_searches_them() {
     assert_eq!(state["ci"]["last_event_id"], "2");
 }
 
+/// Linux/BSD only: a bus address that goes nowhere hides the Secret Service, but the native
+/// keyrings of Windows and macOS would answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(all(unix, not(target_os = "macos"))),
+    ignore = "expects no keyring, which a dead D-Bus address gives only on Linux/BSD"
+)]
 async fn listen_sends_a_configured_credential_and_reports_one_it_cannot_get() {
     let server = ScriptedServer::start(|_, _| vec![support::sse_server::status(401, &[])]).await;
     let dir = tempfile::tempdir().unwrap();

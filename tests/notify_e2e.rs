@@ -12,8 +12,9 @@ mod support;
 use sse_tray::SubscriptionId;
 use sse_tray::notify::images::ImageCache;
 use sse_tray::notify::{
-    DesktopNotifier, DesktopOptions, NotificationAction, NotificationPipeline, NotificationPrefs,
-    Notifier, NotifierHealth, NotifyImages, NotifySubscription, SubscriptionNotifyPrefs,
+    ActionOutcome, DesktopNotifier, DesktopOptions, NotificationAction, NotificationPipeline,
+    NotificationPrefs, Notifier, NotifierHealth, NotifyImages, NotifySubscription,
+    SubscriptionNotifyPrefs,
 };
 use sse_tray::paths::AppPaths;
 use std::sync::Arc;
@@ -605,4 +606,388 @@ async fn event_images_are_fetched_checked_cached_and_only_for_shown_events() {
     assert_eq!(stored_images, 1, "only the image that decodes is kept");
     run.engine.shutdown().await.unwrap();
     server.stop().await;
+}
+
+/// What the action tests share: a recording notification server, a pipeline on the real
+/// notifier (with its own history handle), and the engine reading `frames` from a real SSE
+/// server whose requests carry the subscription's credentials.
+struct ActionBench {
+    server: NotificationServer,
+    actions: tokio::sync::mpsc::Receiver<NotificationAction>,
+    pipeline: NotificationPipeline,
+    sse: ScriptedServer,
+    run: support::engine_harness::Running,
+    paths: AppPaths,
+    _dir: tempfile::TempDir,
+}
+
+async fn action_bench(capabilities: &[&str], frames: Vec<String>) -> ActionBench {
+    let server = NotificationServer::start(capabilities).await;
+    let (notifier, actions) = DesktopNotifier::start(DesktopOptions::default()).await;
+    let pipeline = pipeline(notifier);
+    let dir = tempfile::tempdir().unwrap();
+    let paths = AppPaths::under(dir.path());
+    pipeline.attach_history(sse_tray::history::HistoryStore::open(&paths.history_file()).unwrap());
+    let sse = ScriptedServer::start(move |_, _| {
+        let mut steps = vec![stream_head()];
+        for frame in &frames {
+            steps.push(raw(frame.clone()));
+            // One at a time, so each is shown before the next arrives.
+            steps.push(Step::Pause(Duration::from_millis(150)));
+        }
+        steps.push(Step::Hang);
+        steps
+    })
+    .await;
+    let mut builds = subscription("builds", &sse.url());
+    builds
+        .headers
+        .push(("Authorization".into(), "Bearer subscription-secret".into()));
+    let run = start_with(&paths, vec![builds], fast_options(), Some(pipeline.clone()));
+    ActionBench {
+        server,
+        actions,
+        pipeline,
+        sse,
+        run,
+        paths,
+        _dir: dir,
+    }
+}
+
+impl ActionBench {
+    fn runner(&self) -> sse_tray::notify::ActionRunner {
+        let store = sse_tray::history::HistoryStore::open(&self.paths.history_file()).unwrap();
+        sse_tray::notify::ActionRunner::new(
+            &self.paths.data_dir,
+            store,
+            Some(self.pipeline.clone()),
+        )
+        .unwrap()
+    }
+
+    fn details(&self, key: i64) -> sse_tray::history::EventDetails {
+        sse_tray::history::HistoryStore::open(&self.paths.history_file())
+            .unwrap()
+            .event_details(sse_tray::history::EventKey(key))
+            .unwrap()
+            .expect("the event is stored")
+    }
+
+    async fn stop(self) {
+        let run = self.run;
+        run.engine.shutdown().await.unwrap();
+        self.server.stop().await;
+        drop(self.sse);
+    }
+}
+
+/// A server that records action requests and answers `answer` to each.
+async fn hook_server(answer: &'static str) -> ScriptedServer {
+    ScriptedServer::start(move |_, _| vec![raw(answer)]).await
+}
+
+fn hook_url(hook: &ScriptedServer) -> String {
+    format!("http://{}/hook", hook.addr)
+}
+
+/// ntfy action buttons become freedesktop actions `act-0`… with their labels (a `view` of a
+/// `javascript:` URL is dropped, the others keep their order), and pressing one reaches the app as
+/// `RunAction` naming the stored event and the action's index. A server without the `actions`
+/// capability gets no buttons.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_action_button_press_names_the_event_and_the_action() {
+    let _guard = bus::bus_lock().await;
+    let _bus = bus::require_session_bus().await;
+    let frame = "event: build\nid: 1\ndata: {\"title\":\"Door open\",\"actions\":[\
+        {\"action\":\"view\",\"label\":\"Evil\",\"url\":\"javascript:alert(1)\"},\
+        {\"action\":\"view\",\"label\":\"Camera\",\"url\":\"https://cam.example/live\"},\
+        {\"action\":\"http\",\"label\":\"Close door\",\"url\":\"https://door.example/close\"},\
+        {\"action\":\"clear\",\"label\":\"Ignore\"}]}\n\n";
+    let mut bench = action_bench(&["actions", "body"], vec![frame.to_owned()]).await;
+    let stored = bench.run.stored(1, WAIT).await;
+    assert_eq!(stored[0].id.as_deref(), Some("1"));
+    let calls = bench.server.wait_for_calls(1).await;
+    assert_eq!(
+        calls[0].actions,
+        [
+            "default",
+            "Open",
+            "act-0",
+            "Camera",
+            "act-1",
+            "Close door",
+            "act-2",
+            "Ignore"
+        ]
+    );
+    bench.server.invoke_action(calls[0].id, "act-1").await;
+    let action = tokio::time::timeout(WAIT, bench.actions.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let key = support::engine_harness::history_events(&bench.paths)[0]
+        .key
+        .0;
+    assert_eq!(
+        action,
+        NotificationAction::RunAction {
+            subscription: SubscriptionId::new("builds"),
+            event_key: key,
+            index: 1,
+        }
+    );
+    let details = bench.details(key);
+    let kinds: Vec<_> = details.actions.iter().map(|a| (a.index, a.kind)).collect();
+    assert_eq!(kinds, [(0, "view"), (1, "http"), (2, "clear")]);
+    assert_eq!(details.actions[1].host.as_deref(), Some("door.example"));
+    bench.stop().await;
+
+    // The same event on a server that cannot report presses: no buttons offered.
+    let mut bench = action_bench(&["body"], vec![frame.to_owned()]).await;
+    bench.run.stored(1, WAIT).await;
+    let calls = bench.server.wait_for_calls(1).await;
+    assert!(
+        !calls[0].actions.iter().any(|a| a.starts_with("act-")),
+        "{:?}",
+        calls[0].actions
+    );
+    bench.stop().await;
+}
+
+/// `view` hands only an http(s) URL to the shell (a `file:` one is never offered, so its index
+/// names nothing); `clear` marks the event read and closes its notification.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn view_opens_only_web_urls_and_clear_marks_read_and_closes() {
+    let _guard = bus::bus_lock().await;
+    let _bus = bus::require_session_bus().await;
+    let frame = "event: build\nid: 1\ndata: {\"title\":\"Report\",\"actions\":[\
+        {\"action\":\"view\",\"label\":\"Report\",\"url\":\"HTTPS://Reports.example/r/1\"},\
+        {\"action\":\"clear\",\"label\":\"Done\"},\
+        {\"action\":\"view\",\"label\":\"Local\",\"url\":\"file:///etc/passwd\"}]}\n\n";
+    let mut bench = action_bench(&["actions", "body"], vec![frame.to_owned()]).await;
+    bench.run.stored(1, WAIT).await;
+    let calls = bench.server.wait_for_calls(1).await;
+    let key = support::engine_harness::history_events(&bench.paths)[0]
+        .key
+        .0;
+    let runner = bench.runner();
+
+    assert_eq!(
+        runner.run(key, 0, false).await,
+        ActionOutcome::Opened {
+            url: "https://reports.example/r/1".into()
+        }
+    );
+    assert!(
+        matches!(
+            runner.run(key, 2, false).await,
+            ActionOutcome::Failed { .. }
+        ),
+        "the file: view is not an action"
+    );
+    assert_eq!(bench.details(key).actions.len(), 2);
+
+    assert!(!bench.details(key).event.read);
+    assert_eq!(runner.run(key, 1, false).await, ActionOutcome::Cleared);
+    assert!(bench.details(key).event.read, "cleared means read");
+    for _ in 0..100 {
+        if bench.server.closed_by_client().contains(&calls[0].id) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(bench.server.closed_by_client(), [calls[0].id]);
+    bench.stop().await;
+}
+
+/// An `http` action is refused until confirmed for its (subscription, host); once confirmed it is
+/// sent with its own method, headers and body — never the subscription's Authorization — the
+/// confirmation is remembered across runners, and the status is kept in history for the details
+/// pane.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_action_asks_first_then_sends_without_the_subscriptions_credentials() {
+    let _guard = bus::bus_lock().await;
+    let _bus = bus::require_session_bus().await;
+    let hook = hook_server("HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\nok").await;
+    let frame = format!(
+        "event: build\nid: 1\ndata: {{\"title\":\"Door open\",\"actions\":[\
+         {{\"action\":\"http\",\"label\":\"Close\",\"url\":\"{}\",\"method\":\"put\",\
+         \"headers\":{{\"X-Door\":\"front\"}},\"body\":\"close please\"}}]}}\n\n",
+        hook_url(&hook)
+    );
+    let mut bench = action_bench(&["actions", "body"], vec![frame]).await;
+    bench.run.stored(1, WAIT).await;
+    assert_eq!(
+        bench.sse.requests()[0].header("authorization"),
+        Some("Bearer subscription-secret"),
+        "the subscription does have credentials to leak"
+    );
+    let key = support::engine_harness::history_events(&bench.paths)[0]
+        .key
+        .0;
+    let runner = bench.runner();
+    let host = format!("127.0.0.1:{}", hook.addr.port());
+
+    assert_eq!(
+        runner.run(key, 0, false).await,
+        ActionOutcome::NeedsConfirmation {
+            host: host.clone(),
+            method: "PUT".into(),
+            url: hook_url(&hook),
+        }
+    );
+    assert!(hook.requests().is_empty(), "nothing sent before the yes");
+    assert!(bench.details(key).action_results.is_empty());
+
+    assert_eq!(
+        runner.run(key, 0, true).await,
+        ActionOutcome::Sent { status: 202 }
+    );
+    let requests = hook.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].method, "PUT");
+    assert_eq!(requests[0].target, "/hook");
+    assert_eq!(requests[0].header("x-door"), Some("front"));
+    assert_eq!(requests[0].body, b"close please");
+    assert_eq!(requests[0].header("authorization"), None);
+    let results = bench.details(key).action_results;
+    assert_eq!(results.len(), 1);
+    assert_eq!((results[0].index, results[0].status), (0, Some(202)));
+    assert!(results[0].at > 0 && results[0].error.is_none());
+
+    // Remembered, also by a new runner on the same data directory.
+    let again = bench.runner();
+    assert!(again.is_confirmed(&SubscriptionId::new("builds"), &host));
+    assert_eq!(
+        again.run(key, 0, false).await,
+        ActionOutcome::Sent { status: 202 }
+    );
+    assert_eq!(hook.requests().len(), 2);
+    assert_eq!(bench.details(key).action_results.len(), 2);
+    bench.stop().await;
+}
+
+/// A host that never answers makes the action fail within the timeout with a sentence naming the
+/// host and the wait, and that error is what history keeps; a redirect to another site is not
+/// followed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_action_without_an_answer_fails_clearly_and_redirects_stay_on_the_site() {
+    let _guard = bus::bus_lock().await;
+    let _bus = bus::require_session_bus().await;
+    let silent = ScriptedServer::start(|_, _| vec![Step::Hang]).await;
+    let elsewhere = hook_server("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").await;
+    let redirect = format!(
+        "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://localhost:{}/x\r\nContent-Length: 0\r\n\r\n",
+        elsewhere.addr.port()
+    );
+    let redirecting = ScriptedServer::start(move |_, _| vec![raw(redirect.clone())]).await;
+    let frame = format!(
+        "event: build\nid: 1\ndata: {{\"actions\":[\
+         {{\"action\":\"http\",\"label\":\"Silent\",\"url\":\"{}\"}},\
+         {{\"action\":\"http\",\"label\":\"Away\",\"url\":\"{}\"}}]}}\n\n",
+        hook_url(&silent),
+        hook_url(&redirecting)
+    );
+    let mut bench = action_bench(&["actions", "body"], vec![frame]).await;
+    bench.run.stored(1, WAIT).await;
+    let key = support::engine_harness::history_events(&bench.paths)[0]
+        .key
+        .0;
+    let runner = bench.runner().with_timeout(Duration::from_millis(300));
+
+    let started = std::time::Instant::now();
+    let outcome = runner.run(key, 0, true).await;
+    let expected = format!(
+        "127.0.0.1:{} did not answer within 300 ms",
+        silent.addr.port()
+    );
+    assert_eq!(
+        outcome,
+        ActionOutcome::Failed {
+            error: expected.clone()
+        }
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(silent.requests().len(), 1, "it was sent");
+    let results = bench.details(key).action_results;
+    assert_eq!(results[0].status, None);
+    assert_eq!(results[0].error.as_deref(), Some(expected.as_str()));
+
+    let ActionOutcome::Failed { error } = runner.run(key, 1, true).await else {
+        panic!("a cross-site redirect must fail");
+    };
+    assert!(error.contains("another site"), "{error}");
+    assert!(elsewhere.requests().is_empty(), "not followed");
+    bench.stop().await;
+}
+
+/// ntfy's `sequence_id`: a later message of the same sequence updates the stored row (same key,
+/// one row) and replaces the shown notification in place (`replaces_id`); a `message_delete`
+/// removes the row and closes the notification.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sequence_updates_its_row_and_notification_in_place_and_a_delete_closes_it() {
+    let _guard = bus::bus_lock().await;
+    let _bus = bus::require_session_bus().await;
+    let frames = vec![
+        "id: 1\ndata: {\"sequence_id\":\"job-7\",\"title\":\"Build running\"}\n\n".to_owned(),
+        "id: 2\ndata: {\"title\":\"Unrelated\"}\n\n".to_owned(),
+        "id: 3\ndata: {\"sequence_id\":\"job-7\",\"title\":\"Build passed\"}\n\n".to_owned(),
+        "id: 4\ndata: {\"event\":\"message_delete\",\"sequence_id\":\"job-7\"}\n\n".to_owned(),
+    ];
+    let mut bench = action_bench(&["actions", "body"], frames).await;
+    let mut keys = Vec::new();
+    while keys.len() < 3 {
+        let key = bench
+            .run
+            .wait_for(WAIT, |seen| match seen {
+                Seen::Stored(key, _) => Some(key.0),
+                _ => None,
+            })
+            .await;
+        keys.push(key);
+    }
+    assert_eq!(
+        keys[2], keys[0],
+        "the update is stored under the first row's key"
+    );
+    assert_ne!(keys[1], keys[0]);
+    let deleted = bench
+        .run
+        .wait_for(WAIT, |seen| match seen {
+            Seen::Deleted(key, event) => Some((key.0, event.id.clone())),
+            _ => None,
+        })
+        .await;
+    assert_eq!(deleted, (keys[0], Some("4".to_owned())));
+
+    let calls = bench.server.wait_for_calls(3).await;
+    let titles: Vec<_> = calls.iter().map(|c| c.summary.as_str()).collect();
+    assert_eq!(titles, ["Build running", "Unrelated", "Build passed"]);
+    assert_eq!(calls[1].replaces_id, 0);
+    assert_eq!(calls[2].replaces_id, calls[0].id, "replaced in place");
+    assert_eq!(calls[2].id, calls[0].id);
+    for _ in 0..100 {
+        if !bench.server.closed_by_client().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        bench.server.closed_by_client(),
+        [calls[0].id],
+        "the delete closes it"
+    );
+
+    let history = support::engine_harness::history_events(&bench.paths);
+    let ids: Vec<_> = history.iter().map(|e| e.id.as_deref()).collect();
+    assert_eq!(
+        ids,
+        [Some("2")],
+        "the sequence's row is gone, the delete is not stored"
+    );
+    let store = sse_tray::history::HistoryStore::open(&bench.paths.history_file()).unwrap();
+    assert_eq!(store.total_count(None).unwrap(), 1);
+    assert_eq!(store.unread_count(None).unwrap(), 1);
+    bench.stop().await;
 }

@@ -145,11 +145,79 @@ async function showDetails(key) {
   const link = linkOf(event);
   $('open-link').hidden = link === null;
   $('d-link').textContent = link ?? '';
+  renderActions(event);
   if (!event.read) {
     try {
       setUnread(await invoke('mark_read', { keys: [key] }));
       if (li) li.classList.remove('unread');
     } catch (error) { showNotice(`Could not mark the event read: ${error}`); }
+  }
+}
+
+// An event's action buttons (ntfy `actions`), as `history_event` judged them in Rust: label,
+// kind, the URL of a `view`, the method and host of an `http`. Pressing one calls `run_action`;
+// the core never sends an `http` request to a host this subscription has not been allowed to
+// use: it answers `needs_confirmation`, and only a yes here sends it (`confirmed: true`).
+function renderActions(event) {
+  const actions = Array.isArray(event.actions) ? event.actions : [];
+  const results = Array.isArray(event.action_results) ? event.action_results : [];
+  $('event-actions').hidden = actions.length === 0 && results.length === 0;
+  $('event-action-status').textContent = '';
+  const buttons = actions.map((action) => {
+    const button = text('button', action.label);
+    button.type = 'button';
+    if (action.kind === 'view' && action.url) button.title = `Opens ${action.url}`;
+    if (action.kind === 'http') button.title = `Sends ${action.method} to ${action.host}`;
+    if (action.kind === 'clear') button.title = 'Marks it read and closes its notification';
+    button.addEventListener('click', () => runAction(event.key, action, button));
+    return button;
+  });
+  $('event-action-buttons').replaceChildren(...buttons);
+  renderActionResults(actions, results);
+}
+
+function renderActionResults(actions, results) {
+  const items = results.map((result) => {
+    const label = actions.find((a) => a.index === result.index)?.label ?? `Action ${result.index + 1}`;
+    const outcome = result.error == null ? `HTTP ${result.status}` : `failed: ${result.error}`;
+    const li = text('li', `${formatTime(result.at)} · ${label}: ${outcome}`);
+    if (result.error != null) li.className = 'failed';
+    return li;
+  });
+  $('event-action-results').replaceChildren(...items);
+}
+
+async function runAction(key, action, button, confirmed = false) {
+  const status = $('event-action-status');
+  button.disabled = true;
+  status.textContent = action.kind === 'http' && confirmed ? `Sending ${action.method} to ${action.host}…` : '';
+  try {
+    const outcome = await invoke('run_action', { key, index: action.index, confirmed });
+    switch (outcome.type) {
+      case 'needs_confirmation':
+        status.textContent = '';
+        if (confirm(`Send ${outcome.method} to ${outcome.host}?\n\n${outcome.url}\n\nThis subscription's actions will be sent to ${outcome.host} without asking from now on.`)) {
+          button.disabled = false;
+          await runAction(key, action, button, true);
+          return;
+        }
+        status.textContent = 'Not sent.';
+        break;
+      case 'opened': status.textContent = `Opened ${outcome.url}`; break;
+      case 'sent': status.textContent = `Sent: HTTP ${outcome.status}`; break;
+      case 'cleared': status.textContent = 'Cleared.'; break;
+      case 'failed': status.textContent = `Failed: ${outcome.error}`; break;
+      default: status.textContent = '';
+    }
+    if (outcome.type === 'sent' || outcome.type === 'failed') {
+      // The result is kept in history: show the list as the core has it.
+      const details = await invoke('history_event', { key });
+      if (details && view.selected === key) renderActionResults(details.actions ?? [], details.action_results ?? []);
+    }
+  } catch (error) {
+    status.textContent = `Could not run the action: ${error}`;
+  } finally {
+    button.disabled = false;
   }
 }
 
@@ -166,6 +234,13 @@ function showNotice(message) {
 function setStatus(status) {
   $('status').textContent = status.status_line + (status.paused ? ' (paused)' : '');
   setUnread(status.unread);
+  // Without a system tray the window is the app's only menu.
+  $('tray-controls').hidden = status.tray !== false;
+  $('pause').textContent = status.paused ? 'Resume all' : 'Pause all';
+  $('pause').dataset.paused = String(status.paused);
+  const quiet = status.status_line.includes('do not disturb');
+  $('dnd').textContent = quiet ? 'Do not disturb: off' : 'Do not disturb 1 h';
+  $('dnd').dataset.quiet = String(quiet);
 }
 
 function matchesFilters(event) {
@@ -201,6 +276,8 @@ function onUpdate(update) {
     case 'status': setStatus(update); break;
     case 'focus': focusEvent(update.key); break;
     case 'show_list': showList(update.subscription); break;
+    // The app dropped live updates while this page was busy: the list is reloaded instead.
+    case 'resync': loadPage(true); break;
   }
 }
 
@@ -240,6 +317,17 @@ function wire() {
   document.querySelector('.list-pane').addEventListener('scroll', (e) => {
     const pane = e.currentTarget;
     if (pane.scrollTop + pane.clientHeight > pane.scrollHeight - 400) loadPage(false);
+  });
+  $('pause').addEventListener('click', () => {
+    const paused = $('pause').dataset.paused !== 'true';
+    invoke('set_paused', { paused }).catch((e) => showNotice(`Could not pause: ${e}`));
+  });
+  $('dnd').addEventListener('click', () => {
+    const choice = $('dnd').dataset.quiet === 'true' ? 'off' : 'oneHour';
+    invoke('settings_set_dnd', { choice }).catch((e) => showNotice(`Could not change do not disturb: ${e}`));
+  });
+  $('quit').addEventListener('click', () => {
+    invoke('quit_app').catch((e) => showNotice(`Could not quit: ${e}`));
   });
   $('open-settings').addEventListener('click', () => {
     invoke('open_settings').catch((e) => showNotice(`Could not open the settings: ${e}`));

@@ -1,13 +1,7 @@
-//! The app's two windows — history and settings — and their life: shown and focused on demand,
-//! hidden (not closed) when the user closes them, and destroyed after staying hidden for
-//! [`drop_after`] so an idle tray app does not keep a WebKit web process alive. A window is
-//! rebuilt from `ui/` the next time it is asked for; the page then fetches what it needs (and any
-//! pending focus) itself.
+//! The two windows — history and settings — shown and focused on demand. Closing one really
+//! closes it: this whole process exists only while a window is open, and exits with its last
+//! window (see `main`), which is what frees the web engine's memory.
 
-use crate::state::{AppState, lock};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder, WindowEvent};
 
 /// Which window.
@@ -48,46 +42,19 @@ impl Kind {
             Kind::Settings => (980.0, 720.0),
         }
     }
+}
 
-    /// "history" or "settings", for logs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::History => "history",
-            Kind::Settings => "settings",
-        }
-    }
-
-    fn index(self) -> usize {
-        match self {
-            Kind::History => 0,
-            Kind::Settings => 1,
+impl From<sse_tray::window_link::WindowKind> for Kind {
+    fn from(kind: sse_tray::window_link::WindowKind) -> Self {
+        match kind {
+            sse_tray::window_link::WindowKind::History => Kind::History,
+            sse_tray::window_link::WindowKind::Settings => Kind::Settings,
         }
     }
 }
 
-/// How long a hidden window keeps its webview. `SSE_TRAY_DROP_WEBVIEW_AFTER_SECS` overrides it
-/// (tests and measurements use a few seconds).
-pub fn drop_after() -> Duration {
-    std::env::var("SSE_TRAY_DROP_WEBVIEW_AFTER_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .map_or(Duration::from_secs(120), Duration::from_secs)
-}
-
-/// Counts hides and shows per window, so a drop timer started by an older hide knows it is stale.
-#[derive(Default)]
-pub struct Visibility {
-    generation: [AtomicU64; 2],
-}
-
-/// Shows and focuses the history window.
-pub fn show(app: &AppHandle) {
-    show_kind(app, Kind::History);
-}
-
-/// Shows and focuses `kind`, building it if it was never built or was dropped.
-pub fn show_kind(app: &AppHandle, kind: Kind) {
-    app.state::<Visibility>().generation[kind.index()].fetch_add(1, Ordering::SeqCst);
+/// Shows and focuses `kind`, building it if it is not open.
+pub fn show(app: &AppHandle, kind: Kind) {
     if let Some(window) = app.get_webview_window(kind.label()) {
         for (what, result) in [
             ("show", window.show()),
@@ -111,45 +78,14 @@ pub fn show_kind(app: &AppHandle, kind: Kind) {
         Ok(window) => {
             let app = app.clone();
             window.on_window_event(move |event| {
-                if let WindowEvent::CloseRequested { api, .. } = event {
-                    api.prevent_close();
-                    hide(&app, kind);
+                if let WindowEvent::Destroyed = event
+                    && kind == Kind::History
+                {
+                    app.state::<crate::commands::Page>().forget();
                 }
             });
+            tracing::info!(?kind, "window opened");
         }
         Err(error) => tracing::error!(%error, ?kind, "could not open the window"),
     }
-}
-
-/// Hides the window and schedules dropping its webview.
-pub fn hide(app: &AppHandle, kind: Kind) {
-    let Some(window) = app.get_webview_window(kind.label()) else {
-        return;
-    };
-    if let Err(error) = window.hide() {
-        tracing::error!(%error, ?kind, "could not hide the window");
-        return;
-    }
-    let generation =
-        app.state::<Visibility>().generation[kind.index()].fetch_add(1, Ordering::SeqCst) + 1;
-    let app = app.clone();
-    let state = app.state::<Arc<AppState>>().inner().clone();
-    tauri::async_runtime::spawn(async move {
-        tokio::select! {
-            () = state.cancel.cancelled() => return,
-            () = tokio::time::sleep(drop_after()) => {}
-        }
-        if app.state::<Visibility>().generation[kind.index()].load(Ordering::SeqCst) != generation {
-            return; // shown again since
-        }
-        if let Some(window) = app.get_webview_window(kind.label()) {
-            if kind == Kind::History {
-                *lock(&state.ui) = None;
-            }
-            match window.destroy() {
-                Ok(()) => tracing::info!("dropped the hidden {} webview", kind.name()),
-                Err(error) => tracing::error!(%error, "could not drop the hidden webview"),
-            }
-        }
-    });
 }

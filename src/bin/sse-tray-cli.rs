@@ -315,24 +315,12 @@ async fn start_notifications(
     pipeline
 }
 
-/// Ctrl-C, or SIGTERM on Unix.
+/// Ctrl-C, or the OS ending the session (SIGTERM on Unix; console close, logoff or shutdown on
+/// Windows).
 async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            },
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = sse_tray::platform::session_ending() => {}
     }
 }
 

@@ -36,8 +36,13 @@ const INDEX_STEP_ROWS: usize = 2_000;
 
 /// What the owner of the engine (the CLI, the app, a test) hears about.
 pub trait EngineSink: Send + 'static {
-    /// A new event was stored (never called for a duplicate).
+    /// A new event was stored (never called for a duplicate), or an event replaced the row of
+    /// an earlier message of its sequence ([`InsertOutcome::Replaced`]: `key` is that row's, so
+    /// a notification keyed by it is replaced in place).
     fn event_stored(&mut self, key: EventKey, event: &ReceivedEvent);
+    /// An event deleted the row of an earlier message of its sequence
+    /// ([`InsertOutcome::Deleted`]); `event` is the delete. Close what shows that row.
+    fn event_deleted(&mut self, _key: EventKey, _event: &ReceivedEvent) {}
     /// A subscription's connection state changed.
     fn state_changed(&mut self, _subscription: &SubscriptionId, _state: &ConnectionState) {}
     /// The server said or did something that is neither an event nor a state change: a comment
@@ -67,8 +72,14 @@ pub enum ToWriter {
     /// different URL, whose event ids mean nothing to the old ones.
     ForgetResume(SubscriptionId),
     /// Where the subscription should start, after every event reported before this request is
-    /// stored.
-    StartPoint(SubscriptionId, String, oneshot::Sender<StartPoint>),
+    /// stored. Carries the subscription's URL and its `notify.replace_key` (which field of its
+    /// events names the earlier message they replace).
+    StartPoint(
+        SubscriptionId,
+        String,
+        Option<crate::notify::template::FieldPath>,
+        oneshot::Sender<StartPoint>,
+    ),
 }
 
 impl From<Report> for ToWriter {
@@ -222,8 +233,12 @@ impl Dispatcher {
         };
         self.search_index_behind = true;
         for (event, outcome) in events.iter().zip(&outcomes) {
-            if let InsertOutcome::Inserted(key) = outcome {
-                self.sink.event_stored(*key, event);
+            match outcome {
+                InsertOutcome::Inserted(key) | InsertOutcome::Replaced(key) => {
+                    self.sink.event_stored(*key, event);
+                }
+                InsertOutcome::Deleted(key) => self.sink.event_deleted(*key, event),
+                InsertOutcome::Duplicate => {}
             }
         }
         // Only now, with the transaction committed, may the resume points move: to the
@@ -291,7 +306,8 @@ impl Dispatcher {
                 // Durably now: a crash must not bring the old URL's resume point back.
                 self.flush_resume();
             }
-            ToWriter::StartPoint(subscription, url, reply) => {
+            ToWriter::StartPoint(subscription, url, replace_key, reply) => {
+                self.history.set_replace_key(&subscription, replace_key);
                 // The new task starts from the held-back resume point and fetches again what
                 // was not stored: from here on its resume point may move again.
                 self.held_back.retain(|held| *held != subscription);
@@ -509,7 +525,7 @@ mod tests {
 
     async fn start_point(reports: &mpsc::Sender<ToWriter>) -> StartPoint {
         let (reply, answer) = oneshot::channel();
-        let ask = ToWriter::StartPoint(SubscriptionId::new("s"), URL.into(), reply);
+        let ask = ToWriter::StartPoint(SubscriptionId::new("s"), URL.into(), None, reply);
         reports.send(ask).await.expect("writer running");
         answer.await.expect("answered")
     }

@@ -550,6 +550,7 @@ impl Launcher {
                     .send(ToWriter::StartPoint(
                         spec.id().clone(),
                         spec.subscription().url.clone(),
+                        spec.subscription().notify.replace_key.clone(),
                         reply,
                     ))
                     .await

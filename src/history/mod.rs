@@ -33,7 +33,7 @@ mod store;
 
 pub use query::{HistoryPage, HistoryQuery, MAX_PAGE_SIZE};
 pub use retention::Retention;
-pub use store::HistoryStore;
+pub use store::{HistoryStore, MAX_ACTION_RESULTS};
 
 use crate::SubscriptionId;
 use serde::{Deserialize, Serialize};
@@ -50,23 +50,33 @@ pub enum InsertOutcome {
     /// Stored under this key.
     Inserted(EventKey),
     /// Not stored: a row with the same (subscription, event id) is already stored, or came
-    /// earlier in the same batch.
+    /// earlier in the same batch; or the event deletes a message that is not stored.
     Duplicate,
+    /// The event replaces an earlier message of its subscription (same replace key, see
+    /// [`crate::notify::payload::sequence_of`]): that row, under its old key, now holds this
+    /// event, unread again. Its notification should be replaced in place.
+    Replaced(EventKey),
+    /// The event deletes an earlier message of its subscription: that row was removed (and the
+    /// delete itself is not stored). Its notification should be closed.
+    Deleted(EventKey),
 }
 
 impl InsertOutcome {
-    /// The key the event was stored under, if it was stored.
+    /// The key the event was stored under, if it was stored (inserted, or replacing a row).
     pub fn key(self) -> Option<EventKey> {
         match self {
-            InsertOutcome::Inserted(key) => Some(key),
-            InsertOutcome::Duplicate => None,
+            InsertOutcome::Inserted(key) | InsertOutcome::Replaced(key) => Some(key),
+            InsertOutcome::Duplicate | InsertOutcome::Deleted(_) => None,
         }
     }
 }
 
-/// One event as the history window's details pane shows it: the stored event and the link it
-/// offers. The link is judged here, in the core, by the same rule that gives notifications their
-/// "Open link" ([`crate::notify::payload::event_link`]), so the page needs no URL rules of its own.
+/// One event as the history window's details pane shows it: the stored event, the link it
+/// offers, its action buttons and what its `http` actions got. The link and the actions are
+/// judged here, in the core, by the same rules that give notifications their "Open link" and
+/// buttons ([`crate::notify::payload::event_link`], [`crate::notify::action_spec`]), so the page
+/// needs no URL rules of its own. [`HistoryStore::event_details`] fills in the results;
+/// `From<StoredEvent>` leaves them empty.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct EventDetails {
     /// The event (serialized inline: the page sees `key`, `data`, … next to `link`).
@@ -74,13 +84,40 @@ pub struct EventDetails {
     pub event: StoredEvent,
     /// An absolute http(s) URL from the event, normalized; `None` when it offers none.
     pub link: Option<String>,
+    /// The event's action buttons, in order (a button's `index` is what `run_action` takes).
+    pub actions: Vec<crate::notify::action_spec::ActionSummary>,
+    /// What its `http` actions got, newest first.
+    pub action_results: Vec<ActionResult>,
 }
 
 impl From<StoredEvent> for EventDetails {
     fn from(event: StoredEvent) -> Self {
         let link = crate::notify::payload::event_link(&event.data);
-        Self { event, link }
+        let actions = crate::notify::action_spec::event_actions(&event.data)
+            .iter()
+            .enumerate()
+            .map(|(index, action)| action.summary(index))
+            .collect();
+        Self {
+            event,
+            link,
+            actions,
+            action_results: Vec::new(),
+        }
     }
+}
+
+/// What one run of an event's `http` action got, as kept in history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionResult {
+    /// Which action of the event.
+    pub index: usize,
+    /// When the request finished, Unix ms.
+    pub at: i64,
+    /// The HTTP status the server answered, when it answered.
+    pub status: Option<u16>,
+    /// Why it failed (no answer in time, refused connection, …), when it did.
+    pub error: Option<String>,
 }
 
 /// One event as stored in history.

@@ -76,6 +76,25 @@ const MIGRATIONS: &[&str] = &[
     WHERE event_counts.subscription = sums.subscription
       AND event_counts.event_type = sums.event_type;
     ",
+    // v4: messages that replace earlier ones, and the results of action buttons.
+    // `seq_key` is the replace key (ntfy's `sequence_id`, or a subscription's `replace_key`) of a
+    // row that later messages may update or delete; NULL for every other row, which the partial
+    // index then does not hold, so the common insert pays nothing for it.
+    // `action_results` keeps what each `http` action's request got (a status or an error), for
+    // the details pane; its rows go with their event (retention, clear, delete).
+    "
+    ALTER TABLE events ADD COLUMN seq_key TEXT;
+    CREATE UNIQUE INDEX events_sequence ON events(subscription, seq_key)
+        WHERE seq_key IS NOT NULL;
+    CREATE TABLE action_results (
+        event_key    INTEGER NOT NULL REFERENCES events(key) ON DELETE CASCADE,
+        action_index INTEGER NOT NULL,
+        at           INTEGER NOT NULL,   -- Unix ms
+        status       INTEGER,            -- the HTTP status, or NULL when it failed
+        error        TEXT                -- why it failed, or NULL
+    );
+    CREATE INDEX action_results_event ON action_results(event_key);
+    ",
 ];
 
 /// The schema version this build writes.

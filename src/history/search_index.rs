@@ -92,6 +92,25 @@ pub(super) fn remove_keys(conn: &Connection, keys: &[i64]) -> rusqlite::Result<(
     Ok(())
 }
 
+/// Brings the index entry of a row whose content changed in place up to date (only if the row
+/// is already indexed; otherwise the next sync indexes the new content). Must run in the
+/// transaction that changed it.
+pub(super) fn reindex(
+    conn: &Connection,
+    key: i64,
+    event_type: &str,
+    data: &str,
+) -> rusqlite::Result<()> {
+    if key > indexed_upto(conn)? {
+        return Ok(());
+    }
+    conn.prepare_cached("DELETE FROM events_fts WHERE rowid = ?1")?
+        .execute([key])?;
+    conn.prepare_cached("INSERT INTO events_fts (rowid, event_type, data) VALUES (?1, ?2, ?3)")?
+        .execute((key, event_type, data))?;
+    Ok(())
+}
+
 /// Empties the index (every event was deleted). The marker stays: keys are never reused.
 pub(super) fn remove_all(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute(

@@ -8,7 +8,9 @@ use super::counts::{self, CountDeltas};
 use super::retention::{self, Retention};
 use super::schema::{self, Migrated};
 use super::search_index;
-use super::{EventKey, InsertOutcome, StoredEvent};
+use super::{ActionResult, EventDetails, EventKey, InsertOutcome, StoredEvent};
+use crate::notify::payload::{Sequence, sequence_of};
+use crate::notify::template::FieldPath;
 use crate::{Error, ReceivedEvent, Result, SubscriptionId};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use std::collections::HashMap;
@@ -18,6 +20,9 @@ use std::path::{Path, PathBuf};
 /// reads them (qualified by the alias `e`).
 pub(super) const EVENT_COLUMNS: &str =
     "e.key, e.subscription, e.event_id, e.event_type, e.data, e.received_at, e.read";
+
+/// Results kept per event (a person pressing a button over and over does not grow history).
+pub const MAX_ACTION_RESULTS: i64 = 20;
 
 /// Retention never deletes fewer rows than this per insert, so tiny batches still converge.
 const MIN_RETENTION_STEP: usize = 64;
@@ -35,6 +40,9 @@ pub struct HistoryStore {
     sources: HashMap<SubscriptionId, i64>,
     /// The key of the row each subscription's resume point refers to: retention skips these.
     resume_rows: HashMap<SubscriptionId, i64>,
+    /// Subscriptions whose replace key is a field of their own (`replace_key`) rather than
+    /// ntfy's `sequence_id`.
+    replace_keys: HashMap<SubscriptionId, FieldPath>,
 }
 
 /// The dedupe source of a subscription URL: 31 bits of a 64-bit FNV-1a hash (stable across
@@ -95,6 +103,7 @@ impl HistoryStore {
             checkpointer: None,
             sources: HashMap::new(),
             resume_rows: HashMap::new(),
+            replace_keys: HashMap::new(),
         })
     }
 
@@ -131,6 +140,15 @@ impl HistoryStore {
         self.sources.insert(subscription.clone(), source_of(url));
     }
 
+    /// Says which JSON field names the earlier message an event of `subscription` replaces (its
+    /// `notify.replace_key`); `None`: ntfy's `sequence_id`, the default.
+    pub fn set_replace_key(&mut self, subscription: &SubscriptionId, key: Option<FieldPath>) {
+        match key {
+            Some(key) => self.replace_keys.insert(subscription.clone(), key),
+            None => self.replace_keys.remove(subscription),
+        };
+    }
+
     /// Gives rows stored before sources existed (source 0) to `subscription`'s current source,
     /// so the first run after the upgrade still recognises a replayed event as a duplicate.
     /// Run once, when the resume state shows the subscription was last used by an older build.
@@ -150,6 +168,11 @@ impl HistoryStore {
     /// which were duplicates of a stored event (same subscription and non-empty event id, including
     /// an earlier event of the same batch). Events without an id are always stored.
     ///
+    /// An event with a replace key ([`sequence_of`]: ntfy's `sequence_id`, or the field set with
+    /// [`HistoryStore::set_replace_key`]) updates the stored row of its subscription with the
+    /// same key instead of adding one ([`InsertOutcome::Replaced`]), or removes it when the event
+    /// is a delete ([`InsertOutcome::Deleted`]). Only such events cost a lookup.
+    ///
     /// Afterwards the retention policy set with [`HistoryStore::set_retention`] removes at most
     /// about twice the batch size of the oldest rows, in the same transaction, taking the newest
     /// `received_at` of the batch as "now". On error nothing of the batch is stored.
@@ -167,8 +190,9 @@ impl HistoryStore {
         let mut next_key = next_key(&tx)?;
         {
             let mut insert = tx.prepare_cached(
-                "INSERT INTO events (key, subscription, event_id, event_type, data, received_at, source)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                "INSERT INTO events
+                     (key, subscription, event_id, event_type, data, received_at, source, seq_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT DO NOTHING",
             )?;
             // Batches are runs of one subscription: look its source up once per run.
@@ -183,6 +207,18 @@ impl HistoryStore {
                     }
                 };
                 let id = event.id.as_deref().filter(|id| !id.is_empty());
+                let sequence = sequence_of(
+                    &event.data,
+                    &event.event_type,
+                    self.replace_keys.get(&event.subscription),
+                );
+                if let Some(sequence) = &sequence
+                    && let Some(outcome) =
+                        apply_sequence(&tx, event, id, source, sequence, &mut deltas)?
+                {
+                    outcomes.push(outcome);
+                    continue;
+                }
                 let changed = insert.execute((
                     next_key,
                     event.subscription.as_str(),
@@ -191,6 +227,7 @@ impl HistoryStore {
                     event.data.as_str(),
                     event.received_at,
                     source,
+                    sequence.as_ref().map(|s| s.key.as_str()),
                 ))?;
                 if changed == 0 {
                     outcomes.push(InsertOutcome::Duplicate);
@@ -254,6 +291,72 @@ impl HistoryStore {
             .prepare_cached(&sql)?
             .query_row([key.0], event_from_row)
             .optional()?)
+    }
+
+    /// The event stored under `key` as the details pane shows it, with the results of its
+    /// `http` actions (newest first, at most [`MAX_ACTION_RESULTS`]).
+    pub fn event_details(&self, key: EventKey) -> Result<Option<EventDetails>> {
+        let Some(event) = self.get(key)? else {
+            return Ok(None);
+        };
+        let mut details = EventDetails::from(event);
+        details.action_results = self.action_results(key)?;
+        Ok(Some(details))
+    }
+
+    /// What the `http` actions of the event under `key` got, newest first (at most
+    /// [`MAX_ACTION_RESULTS`]).
+    pub fn action_results(&self, key: EventKey) -> Result<Vec<ActionResult>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT action_index, at, status, error FROM action_results
+             WHERE event_key = ?1 ORDER BY rowid DESC LIMIT ?2",
+        )?;
+        let results = stmt
+            .query_map((key.0, MAX_ACTION_RESULTS), |row| {
+                Ok(ActionResult {
+                    index: row.get::<_, i64>(0)?.try_into().unwrap_or(usize::MAX),
+                    at: row.get(1)?,
+                    status: row
+                        .get::<_, Option<i64>>(2)?
+                        .and_then(|s| u16::try_from(s).ok()),
+                    error: row.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(results)
+    }
+
+    /// Keeps what an `http` action of the event under `key` got. Returns false when the event is
+    /// no longer stored (nothing is kept then). Older results of the event beyond
+    /// [`MAX_ACTION_RESULTS`] are dropped.
+    pub fn record_action_result(&mut self, key: EventKey, result: &ActionResult) -> Result<bool> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let stored = tx
+            .prepare_cached("SELECT 1 FROM events WHERE key = ?1")?
+            .exists([key.0])?;
+        if stored {
+            tx.prepare_cached(
+                "INSERT INTO action_results (event_key, action_index, at, status, error)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute((
+                key.0,
+                i64::try_from(result.index).unwrap_or(i64::MAX),
+                result.at,
+                result.status,
+                result.error.as_deref(),
+            ))?;
+            tx.prepare_cached(
+                "DELETE FROM action_results WHERE event_key = ?1 AND rowid NOT IN
+                 (SELECT rowid FROM action_results WHERE event_key = ?1
+                  ORDER BY rowid DESC LIMIT ?2)",
+            )?
+            .execute((key.0, MAX_ACTION_RESULTS))?;
+        }
+        tx.commit()?;
+        Ok(stored)
     }
 
     /// The stored event with this subscription and event id (e.g. a notification was clicked).
@@ -530,6 +633,84 @@ pub(super) fn remove_keys(conn: &Connection, keys: &[i64]) -> rusqlite::Result<u
     removed.finish(conn)
 }
 
+/// Applies an event that carries a replace key to the stored row of its sequence: removes it
+/// for a delete, updates it in place otherwise (same key, new content, unread again, counters and
+/// the full-text index kept in step). `None` when no row has that key and the event is no delete:
+/// then it is inserted as usual, with the key.
+fn apply_sequence(
+    tx: &Connection,
+    event: &ReceivedEvent,
+    id: Option<&str>,
+    source: i64,
+    sequence: &Sequence,
+    deltas: &mut CountDeltas<'_>,
+) -> rusqlite::Result<Option<InsertOutcome>> {
+    let sql = format!(
+        "SELECT key, event_id, source, event_type, read, {} FROM events
+         WHERE subscription = ?1 AND seq_key = ?2",
+        counts::ROW_BYTES_SQL
+    );
+    type Row = (i64, Option<String>, i64, String, bool, i64);
+    let row: Option<Row> = tx
+        .prepare_cached(&sql)?
+        .query_row((event.subscription.as_str(), sequence.key.as_str()), |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })
+        .optional()?;
+    let Some((key, old_id, old_source, old_type, old_read, old_bytes)) = row else {
+        return Ok(sequence.delete.then_some(InsertOutcome::Duplicate));
+    };
+    if sequence.delete {
+        remove_keys(tx, &[key])?;
+        return Ok(Some(InsertOutcome::Deleted(EventKey(key))));
+    }
+    // A replay of the message the row already holds.
+    if id.is_some() && old_id.as_deref() == id && old_source == source {
+        return Ok(Some(InsertOutcome::Duplicate));
+    }
+    // OR IGNORE: the event's id already names another stored row, so it is a replay.
+    let changed = tx
+        .prepare_cached(
+            "UPDATE OR IGNORE events
+             SET event_id = ?2, event_type = ?3, data = ?4, received_at = ?5, source = ?6, read = 0
+             WHERE key = ?1",
+        )?
+        .execute((
+            key,
+            id,
+            event.event_type.as_str(),
+            event.data.as_str(),
+            event.received_at,
+            source,
+        ))?;
+    if changed == 0 {
+        return Ok(Some(InsertOutcome::Duplicate));
+    }
+    deltas.add(
+        event.subscription.0.clone(),
+        old_type,
+        -1,
+        if old_read { 0 } else { -1 },
+        -old_bytes,
+    );
+    deltas.add(
+        event.subscription.0.clone(),
+        event.event_type.clone(),
+        1,
+        1,
+        counts::row_bytes(&event.data, &event.event_type, id),
+    );
+    search_index::reindex(tx, key, &event.event_type, &event.data)?;
+    Ok(Some(InsertOutcome::Replaced(EventKey(key))))
+}
+
 /// The key for the next inserted event: above every stored key and every deleted one.
 fn next_key(conn: &Connection) -> rusqlite::Result<i64> {
     conn.prepare_cached(
@@ -664,6 +845,99 @@ mod tests {
         let outcomes = store.insert_batch(&big).unwrap();
         assert!(outcomes.iter().all(|o| o.key().is_some()));
         assert_eq!(store.total_count(None).unwrap(), 2001);
+    }
+
+    /// A message of a sequence replaces its row in place: same key, new content, counters and
+    /// the full-text index follow; a replayed copy is a duplicate; a delete removes the row
+    /// (and its action results); a custom replace key works like `sequence_id`; events without
+    /// one are untouched.
+    #[test]
+    fn sequences_update_and_delete_their_row() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let mut store = HistoryStore::open(&dir.path().join("history.sqlite3")).unwrap();
+        let s = SubscriptionId::new("s");
+        let first = store
+            .insert_batch(&[
+                event(1, r#"{"sequence_id":"job","message":"running alpha"}"#),
+                event(2, r#"{"message":"plain"}"#),
+            ])
+            .unwrap();
+        let key = first[0].key().unwrap();
+        store.sync_search_index(100).unwrap();
+        let result = ActionResult {
+            index: 0,
+            at: 1,
+            status: Some(200),
+            error: None,
+        };
+        assert!(store.record_action_result(key, &result).unwrap());
+        store.mark_read(&[key]).unwrap();
+
+        let update = event(3, r#"{"sequence_id":"job","message":"passed bravo"}"#);
+        let outcomes = store.insert_batch(std::slice::from_ref(&update)).unwrap();
+        assert_eq!(outcomes, [InsertOutcome::Replaced(key)]);
+        let row = store.get(key).unwrap().unwrap();
+        assert_eq!(row.id.as_deref(), Some("3"));
+        assert!(
+            row.data.contains("bravo") && !row.read,
+            "new content, unread again"
+        );
+        assert_eq!(store.total_count(None).unwrap(), 2);
+        assert_eq!(store.unread_count(None).unwrap(), 2);
+        let bytes = counts::row_bytes(&update.data, "t", Some("3"))
+            + counts::row_bytes(r#"{"message":"plain"}"#, "t", Some("2"));
+        assert_eq!(
+            store.stored_bytes(None).unwrap(),
+            u64::try_from(bytes).unwrap()
+        );
+        let search = |store: &HistoryStore, text: &str| {
+            let query = super::super::HistoryQuery {
+                search: Some(text.into()),
+                ..Default::default()
+            };
+            store.page(&query).unwrap().events.len()
+        };
+        assert_eq!(search(&store, "bravo"), 1);
+        assert_eq!(
+            search(&store, "alpha"),
+            0,
+            "the old text is out of the index"
+        );
+        assert_eq!(
+            store.insert_batch(&[update]).unwrap(),
+            [InsertOutcome::Duplicate],
+            "a replay"
+        );
+
+        let delete = event(4, r#"{"event":"message_delete","sequence_id":"job"}"#);
+        assert_eq!(
+            store.insert_batch(std::slice::from_ref(&delete)).unwrap(),
+            [InsertOutcome::Deleted(key)]
+        );
+        assert!(store.get(key).unwrap().is_none());
+        assert!(
+            store.action_results(key).unwrap().is_empty(),
+            "results go too"
+        );
+        assert_eq!(store.total_count(None).unwrap(), 1);
+        assert_eq!(
+            store.insert_batch(&[delete]).unwrap(),
+            [InsertOutcome::Duplicate],
+            "nothing left to delete"
+        );
+
+        store.set_replace_key(&s, Some(FieldPath::parse("job.id").unwrap()));
+        let a = store
+            .insert_batch(&[event(5, r#"{"job":{"id":9},"sequence_id":"x"}"#)])
+            .unwrap()[0]
+            .key()
+            .unwrap();
+        assert_eq!(
+            store
+                .insert_batch(&[event(6, r#"{"job":{"id":9},"message":"again"}"#)])
+                .unwrap(),
+            [InsertOutcome::Replaced(a)]
+        );
     }
 
     #[test]

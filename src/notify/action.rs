@@ -1,5 +1,5 @@
 //! What a click on a notification means, as a typed value the app consumes from a channel: the
-//! platform's action strings ("default", "open-link") never leave the notifier.
+//! platform's action strings ("default", "open-link", "act-0") never leave the notifier.
 
 use crate::SubscriptionId;
 
@@ -42,6 +42,17 @@ pub enum NotificationAction {
     },
     /// Chose "Open link": an http(s) URL (checked when the event was mapped) to open in the browser.
     OpenUrl(String),
+    /// Pressed one of an event's action buttons (ntfy `actions`, see
+    /// [`super::action_spec`]): hand it to [`super::actions::ActionRunner::run`] with
+    /// `confirmed: false`, which says what to do (open a URL, ask before sending, …).
+    RunAction {
+        /// Its subscription.
+        subscription: SubscriptionId,
+        /// Its history row key.
+        event_key: i64,
+        /// Which of the event's actions (its position in the payload's checked list).
+        index: usize,
+    },
     /// Closed the notification without acting on it.
     Dismissed(NotificationKey),
 }

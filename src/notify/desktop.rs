@@ -9,24 +9,33 @@
 //! - **Linux/BSD (freedesktop D-Bus, via `zbus`).** Full support: app name, icon, urgency hint,
 //!   category hint, `desktop-entry` hint, `sound-name` hint, a `default` action (click → [`NotificationAction::OpenEvent`]
 //!   or [`NotificationAction::OpenSummary`]) and an "Open link" button for payloads with an http(s)
-//!   URL, `replaces_id` so summaries update in place, bodies escaped when the server advertises
+//!   URL, the event's action buttons (`act-0`, `act-1`, … → [`NotificationAction::RunAction`]; only
+//!   when the server has the `actions` capability), `replaces_id` so summaries and a sequence's
+//!   updated event update in place, bodies escaped when the server advertises
 //!   `body-markup` (asked once with `GetCapabilities`, cached). One D-Bus connection sends every
 //!   notification and listens for `ActionInvoked`/`NotificationClosed`; some servers (GNOME Shell)
 //!   tie actions to the sending connection, and one connection plus one task is also what keeps
 //!   resources flat. Signals are accepted only from the server that answered our `Notify`.
 //!   (`notify-rust` is not used here: its Linux path opens a new D-Bus connection per notification
 //!   and waits for clicks with one future per notification.)
-//! - **Windows (`notify-rust` → WinRT toasts).** Title, body, a toast audio name as the sound,
-//!   critical → reminder scenario, an
-//!   "Open link" button; a click on the toast or the button is reported. Each shown toast with a
-//!   pending click holds one blocking thread until the toast is activated, dismissed or times out
-//!   into the Action Center; at most [`DesktopOptions::max_pending_clicks`] toasts wait (beyond
-//!   that a toast is shown without click handling). No replace-in-place: a summary update is a new
-//!   toast, which the policy's refresh period keeps rare.
-//! - **macOS (`notify-rust` → `NSUserNotificationCenter`).** Title, body and a system sound name;
-//!   clicks are not
-//!   reported (waiting for one needs the main run loop, which belongs to the GUI shell) and
-//!   summaries do not replace each other.
+//! - **Windows (`notify-rust` → WinRT toasts).** Sent with [`DesktopOptions::app_id`] as the
+//!   AppUserModelID (else Windows shows them as PowerShell's). Title, body, a toast audio name as
+//!   the sound, critical → reminder scenario with "Open" and "Dismiss" buttons (the scenario needs
+//!   a button to keep the toast on screen), an "Open link" button and the event's action buttons
+//!   (a toast shows at most five); a click on the toast or a button
+//!   is reported while it is on screen. A toast that times out into the Action Center is reported
+//!   as expired, and a click there later is not reported (notify-rust stops listening after the
+//!   first answer). Each toast with a pending click holds one thread of its own until that answer;
+//!   at most [`DesktopOptions::max_pending_clicks`] wait (beyond that a toast is shown without
+//!   click handling), and a wait Windows never answers stops counting after
+//!   [`DesktopOptions::max_click_wait`]. No replace-in-place: a summary update is a new toast,
+//!   which the policy's refresh period keeps rare.
+//! - **macOS (`notify-rust` → `NSUserNotificationCenter`).** The bundle id
+//!   [`DesktopOptions::app_id`] is set once at start (health reports it if macOS knows no such
+//!   app). Title, body and a system sound name; clicks are not reported (waiting for one blocks a
+//!   thread until the main run loop, which belongs to the GUI shell, delivers it) and summaries do
+//!   not replace each other. A notification macOS drops (notifications turned off for the app) is
+//!   not noticed: the fire-and-forget send reports no delivery failure.
 //!
 //! Bounded resources: the command queue, the action channel and the table of notifications waiting
 //! for a click are all capped ([`DesktopOptions`]); the oldest waiting notification is forgotten
@@ -42,7 +51,11 @@ use super::notifier::{Capabilities, NotificationRequest, Notifier, NotifierHealt
 
 #[cfg(any(target_os = "windows", target_os = "macos"))]
 mod native;
+// Only the freedesktop worker remembers server ids; elsewhere it would be dead code.
+#[cfg(all(unix, not(target_os = "macos")))]
 mod pending;
+#[cfg(any(target_os = "windows", test))]
+mod waiters;
 #[cfg(all(unix, not(target_os = "macos")))]
 mod xdg;
 
@@ -55,8 +68,18 @@ pub struct DesktopOptions {
     pub icon: String,
     /// Freedesktop `desktop-entry` hint (the `.desktop` file name without extension), if installed.
     pub desktop_entry: Option<String>,
+    /// The app's identifier: on Windows the AppUserModelID each toast is sent with (a run without
+    /// the installer's shortcut registers it with `platform::register_app_user_model_id`, which
+    /// exists only on Windows); on macOS the bundle id notifications are attributed to, set once
+    /// at start.
+    /// Unused on Linux/BSD, where [`Self::desktop_entry`] names the app.
+    pub app_id: String,
     /// Most notifications remembered for a click; the oldest is forgotten first.
     pub max_pending_clicks: usize,
+    /// Windows: how long a toast's wait for a click counts toward [`Self::max_pending_clicks`].
+    /// A toast normally answers within seconds (activated, dismissed, or expired into the Action
+    /// Center); one Windows never answers for stops holding a place after this.
+    pub max_click_wait: Duration,
     /// Longest wait for one platform call before it counts as a failure.
     pub call_timeout: Duration,
     /// After a failed connection to the session bus, the least time before trying again.
@@ -72,7 +95,9 @@ impl Default for DesktopOptions {
             app_name: "SSE Tray".into(),
             icon: "sse-tray".into(),
             desktop_entry: None,
+            app_id: crate::platform::APP_ID.into(),
             max_pending_clicks: 64,
+            max_click_wait: Duration::from_secs(15 * 60),
             call_timeout: Duration::from_secs(2),
             reconnect_after: Duration::from_secs(30),
             bus_address: None,

@@ -25,6 +25,8 @@
 //! - [`notifier`] is the small [`Notifier`] trait the engine talks to; [`desktop`] implements it
 //!   over the freedesktop D-Bus API (Linux/BSD) or `notify-rust` (Windows/macOS).
 //! - [`action`] is what a click means ([`NotificationAction`]), delivered on a channel.
+//! - [`action_spec`] reads an event's action buttons (ntfy `actions`); [`actions`] carries them
+//!   out ([`ActionRunner`]: open, clear, or an HTTP request confirmed per subscription and host).
 //!
 //! Wiring, for the engine: build a [`NotifyInput`] from the history store's *inserted* answer (a
 //! duplicate never reaches this module), call [`NotificationPolicy::decide`], hand each decision to
@@ -33,6 +35,8 @@
 //! polling loop.
 
 pub mod action;
+pub mod action_spec;
+pub mod actions;
 pub mod desktop;
 pub mod dnd_choice;
 pub mod images;
@@ -51,6 +55,8 @@ pub mod throttle;
 pub mod watchdog;
 
 pub use action::{NotificationAction, NotificationKey};
+pub use action_spec::{ActionKind, ActionSummary, EventAction};
+pub use actions::{ActionOutcome, ActionRunner};
 pub use desktop::{DesktopNotifier, DesktopOptions};
 pub use dnd_choice::DndChoice;
 pub use images::NotifyImages;

@@ -37,6 +37,9 @@ pub struct NotificationRequest {
     pub link: Option<String>,
     /// What a click on the notification itself means.
     pub on_click: NotificationAction,
+    /// Labels of the event's action buttons, in order; a press on the button at position `i`
+    /// is reported as [`NotificationAction::RunAction`] with `index: i`.
+    pub buttons: Vec<String>,
     /// A sound theme name to play (freedesktop `sound-name` hint); `None`: the server's default
     /// behaviour for the urgency, which on most servers is silence.
     pub sound: Option<String>,
@@ -66,6 +69,12 @@ impl NotificationRequest {
             },
             sound: notice.sound.clone(),
             image: None,
+            buttons: notice
+                .mapped
+                .actions
+                .iter()
+                .map(|action| shown_title(&action.label))
+                .collect(),
         }
     }
 
@@ -73,7 +82,7 @@ impl NotificationRequest {
     pub fn for_summary(summary: &SummaryNotice) -> Self {
         let subscription = match &summary.slot {
             SummarySlot::Throttle(id) | SummarySlot::Watchdog(id) => Some(id.clone()),
-            SummarySlot::Quiet => None,
+            SummarySlot::Quiet | SummarySlot::App => None,
         };
         Self {
             key: NotificationKey::Summary(summary.slot.clone()),
@@ -89,6 +98,7 @@ impl NotificationRequest {
             },
             sound: None,
             image: None,
+            buttons: Vec::new(),
         }
     }
 }
@@ -123,6 +133,7 @@ impl NotificationRequest {
             on_click,
             sound: notice.sound.clone(),
             image: None,
+            buttons: Vec::new(),
         }
     }
 }
@@ -248,6 +259,7 @@ mod tests {
                 image: None,
                 markdown: false,
                 replaces: None,
+                actions: Vec::new(),
             },
             urgency: Urgency::Normal,
             sound: None,

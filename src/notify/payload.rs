@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::NotifyInput;
+use super::action_spec::{EventAction, actions_in};
 use super::template::{FieldPath, Template};
 use crate::untrusted::{one_line, text_block};
 
@@ -193,6 +194,8 @@ pub struct Mapped {
     /// The key of an earlier message this one replaces (ntfy `sequence_id`, or the
     /// subscription's `replace_key` field), one line, capped.
     pub replaces: Option<String>,
+    /// ntfy's action buttons, checked ([`super::action_spec`]); at most three.
+    pub actions: Vec<EventAction>,
 }
 
 /// The longest `replaces` key kept, in characters.
@@ -221,6 +224,7 @@ fn gap_notice(input: &NotifyInput, limits: Limits) -> Mapped {
         image: None,
         markdown: false,
         replaces: None,
+        actions: Vec::new(),
     }
 }
 
@@ -246,6 +250,7 @@ fn skipped_notice(input: &NotifyInput, limits: Limits) -> Mapped {
         image: None,
         markdown: false,
         replaces: None,
+        actions: Vec::new(),
     }
 }
 
@@ -302,15 +307,10 @@ pub fn map_event(input: &NotifyInput, templates: Templates<'_>, limits: Limits) 
         .unwrap_or_default();
     let icon = field(&["icon"]).and_then(|icon| safe_icon_name(&icon));
     let image = object.and_then(image_in);
-    let replaces = match templates.replace_key {
-        Some(path) => json
-            .as_ref()
-            .and_then(|j| path.find(j))
-            .and_then(scalar_text),
-        None => field(&["sequence_id"]),
-    }
-    .map(|key| one_line(&key, REPLACE_KEY_CHARS))
-    .filter(|key| !key.is_empty());
+    let replaces = json
+        .as_ref()
+        .and_then(|json| replace_key_in(json, templates.replace_key));
+    let actions = object.map(actions_in).unwrap_or_default();
 
     Mapped {
         title: one_line(&title, limits.title_chars),
@@ -322,7 +322,60 @@ pub fn map_event(input: &NotifyInput, templates: Templates<'_>, limits: Limits) 
         image,
         markdown,
         replaces,
+        actions,
     }
+}
+
+/// The key of the earlier message `json` replaces: the `replace_key` field, else ntfy's
+/// `sequence_id`; one line, capped, never empty.
+fn replace_key_in(json: &Value, replace_key: Option<&FieldPath>) -> Option<String> {
+    let value = match replace_key {
+        Some(path) => path.find(json),
+        None => json.get("sequence_id"),
+    };
+    value
+        .and_then(scalar_text)
+        .map(|key| one_line(&key, REPLACE_KEY_CHARS))
+        .filter(|key| !key.trim().is_empty())
+}
+
+/// What a payload says about an earlier message of its subscription (see [`sequence_of`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sequence {
+    /// The replace key shared by the messages of one sequence.
+    pub key: String,
+    /// The earlier message is deleted (ntfy `"event": "message_delete"`, or `"deleted": true`)
+    /// rather than updated.
+    pub delete: bool,
+}
+
+/// Whether an event updates or deletes an earlier message of its subscription: its replace key
+/// (`replace_key`, else ntfy's `sequence_id`) and whether it deletes. Called by the history store
+/// for every event, so it is cheap for the common case: the data is only parsed when the key's
+/// name occurs in it.
+pub fn sequence_of(
+    data: &str,
+    event_type: &str,
+    replace_key: Option<&FieldPath>,
+) -> Option<Sequence> {
+    // The common case allocates nothing: ntfy's field name, quoted, as a constant.
+    let found = match replace_key.map(FieldPath::first_segment) {
+        None => memchr::memmem::find(data.as_bytes(), b"\"sequence_id\"").is_some(),
+        // Array indexes are not written as names, so only an object key can be looked for.
+        Some(name) if name.bytes().all(|b| b.is_ascii_digit()) => true,
+        Some(name) => {
+            memchr::memmem::find(data.as_bytes(), format!("\"{name}\"").as_bytes()).is_some()
+        }
+    };
+    if !found {
+        return None;
+    }
+    let json = parse_json(data)?;
+    let key = replace_key_in(&json, replace_key)?;
+    let delete = event_type == "message_delete"
+        || json.get("event").and_then(Value::as_str) == Some("message_delete")
+        || json.get("deleted").and_then(Value::as_bool) == Some(true);
+    Some(Sequence { key, delete })
 }
 
 /// ntfy's `markdown: true` (or `"yes"`/`"1"`), or gotify's
@@ -787,5 +840,36 @@ mod tests {
         assert_eq!(m.replaces.as_deref(), Some("42"));
         let long = format!(r#"{{"sequence_id":"{}"}}"#, "k".repeat(1000));
         assert_eq!(map(&long).replaces.unwrap().chars().count(), 128);
+    }
+
+    #[test]
+    fn sequences_say_replace_or_delete_and_plain_events_are_not_parsed() {
+        let of = |data: &str, event_type: &str| sequence_of(data, event_type, None);
+        assert_eq!(
+            of(r#"{"sequence_id":"j","title":"t"}"#, "message"),
+            Some(Sequence {
+                key: "j".into(),
+                delete: false
+            })
+        );
+        for delete in [
+            (r#"{"sequence_id":"j","event":"message_delete"}"#, "message"),
+            (r#"{"sequence_id":"j","deleted":true}"#, "message"),
+            (r#"{"sequence_id":"j"}"#, "message_delete"),
+        ] {
+            assert!(of(delete.0, delete.1).unwrap().delete, "{delete:?}");
+        }
+        assert_eq!(of(r#"{"title":"sequence_id"}"#, "message"), None);
+        assert_eq!(of(r#"{"sequence_id":"  "}"#, "message"), None);
+        assert_eq!(of("not json \"sequence_id\"", "message"), None);
+        let path = FieldPath::parse("job.id").unwrap();
+        assert_eq!(
+            sequence_of(r#"{"job":{"id":3}}"#, "m", Some(&path)).map(|s| s.key),
+            Some("3".into())
+        );
+        assert_eq!(
+            sequence_of(r#"{"sequence_id":"x"}"#, "m", Some(&path)),
+            None
+        );
     }
 }

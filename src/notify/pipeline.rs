@@ -140,6 +140,22 @@ impl NotificationPipeline {
         self.shared.deadline_moved.notify_one();
     }
 
+    /// An event deleted the stored row `key` of an earlier message of its sequence (see
+    /// [`crate::history::InsertOutcome::Deleted`]): closes that row's notification if it is
+    /// still shown.
+    pub fn event_deleted(&self, key: EventKey, event: &ReceivedEvent) {
+        self.close_event(&event.subscription, key);
+    }
+
+    /// Closes the notification of the event under `key` of `subscription`, if it is still
+    /// shown (a `clear` action was pressed in the window).
+    pub fn close_event(&self, subscription: &SubscriptionId, key: EventKey) {
+        self.shared.notifier.close(&super::NotificationKey::Event {
+            subscription: subscription.clone(),
+            event_key: key.0,
+        });
+    }
+
     /// Gives the pipeline a history handle of its own (open another [`HistoryStore`] on the
     /// engine's file), so rules can mark events read.
     pub fn attach_history(&self, store: HistoryStore) {

@@ -137,6 +137,8 @@ pub enum SummarySlot {
     Quiet,
     /// A watchdog's "overdue", replaced in place by its "back".
     Watchdog(SubscriptionId),
+    /// A notice from the app itself (e.g. "no system tray on this desktop").
+    App,
 }
 
 /// A summary to show in its slot, replacing what the slot showed before.

@@ -158,6 +158,11 @@ impl FieldPath {
         lookup(json, &self.segments)
     }
 
+    /// The first segment (`build` of `build.result`).
+    pub fn first_segment(&self) -> &str {
+        self.segments.first().map_or("", String::as_str)
+    }
+
     /// The path as written.
     pub fn as_str(&self) -> &str {
         &self.source

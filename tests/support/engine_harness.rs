@@ -17,6 +17,8 @@ use tokio::sync::mpsc;
 #[derive(Clone, Debug)]
 pub enum Seen {
     Stored(EventKey, ReceivedEvent),
+    /// An event deleted the row under this key (a sequence's delete).
+    Deleted(EventKey, ReceivedEvent),
     State(SubscriptionId, ConnectionState),
     /// A comment, with its text.
     Heartbeat(SubscriptionId, String),
@@ -33,6 +35,12 @@ impl EngineSink for ChannelSink {
             pipeline.event_stored(key, event);
         }
         let _ = self.0.send(Seen::Stored(key, event.clone()));
+    }
+    fn event_deleted(&mut self, key: EventKey, event: &ReceivedEvent) {
+        if let Some(pipeline) = &self.1 {
+            pipeline.event_deleted(key, event);
+        }
+        let _ = self.0.send(Seen::Deleted(key, event.clone()));
     }
     fn state_changed(&mut self, subscription: &SubscriptionId, state: &ConnectionState) {
         let _ = self

@@ -1,6 +1,8 @@
-//! The real `sse-tray` binary under test: started with private config and data dirs (through
-//! `SSE_TRAY_CONFIG_DIR` / `SSE_TRAY_DATA_DIR`) on the test's X display and session bus, its log
-//! kept in a file the test can wait on. Dropping it kills the process if the test did not quit it.
+//! The real `sse-tray` binary under test (the tray process, package `sse-tray-desktop`, which
+//! starts this package's `sse-tray-windows` beside it): started with private config and data
+//! dirs (through `SSE_TRAY_CONFIG_DIR` / `SSE_TRAY_DATA_DIR`) on the test's X display and session
+//! bus, its log (and its windows process's) kept in a file the test can wait on. Dropping it
+//! kills the process if the test did not quit it.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -23,8 +25,61 @@ pub struct App {
     pub dirs: tempfile::TempDir,
 }
 
+/// The tray binary: built by `cargo build -p sse-tray-desktop` into the same directory as this
+/// package's `sse-tray-windows` (scripts/test-app.sh builds both first).
 pub fn binary() -> &'static str {
-    env!("CARGO_BIN_EXE_sse-tray")
+    static BINARY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BINARY.get_or_init(|| {
+        let windows = Path::new(env!("CARGO_BIN_EXE_sse-tray-windows"));
+        let tray = windows.with_file_name(format!("sse-tray{}", std::env::consts::EXE_SUFFIX));
+        assert!(
+            tray.exists(),
+            "{} is missing: run `cargo build -p sse-tray-desktop` (scripts/test-app.sh does)",
+            tray.display()
+        );
+        tray.display().to_string()
+    })
+}
+
+/// The pids of `pid`'s child processes (from `/proc/*/stat`).
+pub fn children(pid: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter_map(|entry| {
+            let child: u32 = entry.file_name().to_string_lossy().parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // "pid (comm) state ppid ...": comm may hold spaces, so split after its ')'.
+            let ppid: u32 = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            (ppid == pid).then_some(child)
+        })
+        .collect()
+}
+
+/// The whole process tree under `pid`, `pid` first.
+pub fn tree(pid: u32) -> Vec<u32> {
+    let mut all = vec![pid];
+    let mut at = 0;
+    while at < all.len() {
+        let next = children(all[at]);
+        all.extend(next);
+        at += 1;
+    }
+    all
+}
+
+/// Whether process `pid` has a web engine library mapped.
+pub fn maps_web_engine(pid: u32) -> Option<String> {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).ok()?;
+    maps.lines()
+        .find(|line| line.contains("libwebkit2gtk") || line.contains("libjavascriptcoregtk"))
+        .map(str::to_owned)
 }
 
 /// Writes a config with one subscription `test` at `url`.

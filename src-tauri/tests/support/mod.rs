@@ -10,4 +10,5 @@ pub mod notification_server;
 pub mod push_server;
 #[path = "../../../tests/support/tls_sse.rs"]
 pub mod tls_sse;
+pub mod watcher;
 pub mod webdriver;

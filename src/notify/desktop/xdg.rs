@@ -25,6 +25,8 @@ const INTERFACE: &str = "org.freedesktop.Notifications";
 /// The action key the spec reserves for a click on the notification body.
 const DEFAULT_ACTION: &str = "default";
 const LINK_ACTION: &str = "open-link";
+/// The prefix of an event's action buttons: `act-0`, `act-1`, …
+const BUTTON_PREFIX: &str = "act-";
 /// `NotificationClosed` reason: dismissed by the user.
 const CLOSED_BY_USER: u32 = 2;
 /// Signals queued while the worker is busy with a call.
@@ -36,6 +38,8 @@ struct Clickable {
     key: NotificationKey,
     on_click: NotificationAction,
     link: Option<String>,
+    /// How many action buttons it was shown with.
+    buttons: usize,
 }
 
 struct Link {
@@ -208,16 +212,29 @@ impl Worker {
         let capabilities = self.capabilities.clone().unwrap_or_default();
         let replaces_id = match &request.key {
             NotificationKey::Summary(slot) => self.summaries.get(slot).copied().unwrap_or(0),
-            NotificationKey::Event { .. } => 0,
+            // An event replacing an earlier message of its sequence has that row's key: the
+            // notification still showing it is updated in place.
+            NotificationKey::Event { .. } => {
+                self.pending.find(|c| c.key == request.key).unwrap_or(0)
+            }
         };
         let body = if capabilities.body_markup {
             escape_markup(&request.body)
         } else {
             request.body.clone()
         };
-        let mut actions = vec![DEFAULT_ACTION, "Open"];
+        let mut actions = vec![DEFAULT_ACTION.to_owned(), "Open".to_owned()];
         if request.link.is_some() {
-            actions.extend([LINK_ACTION, "Open link"]);
+            actions.extend([LINK_ACTION.to_owned(), "Open link".to_owned()]);
+        }
+        // Buttons only where the server reports presses back.
+        let buttons = if capabilities.actions {
+            request.buttons.len()
+        } else {
+            0
+        };
+        for (index, label) in request.buttons.iter().take(buttons).enumerate() {
+            actions.extend([format!("{BUTTON_PREFIX}{index}"), label.clone()]);
         }
         // A checked file in the app's cache, as the `file://` URI the specification asks for.
         let image_uri = request
@@ -285,6 +302,7 @@ impl Worker {
                 key: request.key,
                 on_click: request.on_click,
                 link: request.link,
+                buttons,
             },
         );
         for (old, clickable) in evicted {
@@ -345,11 +363,31 @@ impl Worker {
                 if let NotificationKey::Summary(_) = &clickable.key {
                     self.summaries.retain(|_, shown| *shown != id);
                 }
-                match (action.as_str(), clickable.link) {
-                    (LINK_ACTION, Some(url)) => {
-                        deliver(&self.actions, NotificationAction::OpenUrl(url))
+                let button = action
+                    .strip_prefix(BUTTON_PREFIX)
+                    .and_then(|index| index.parse::<usize>().ok());
+                match (action.as_str(), clickable.link, button) {
+                    (LINK_ACTION, Some(url), _) => {
+                        deliver(&self.actions, NotificationAction::OpenUrl(url));
                     }
-                    (LINK_ACTION, None) => {}
+                    (LINK_ACTION, None, _) => {}
+                    (_, _, Some(index)) => {
+                        if let NotificationKey::Event {
+                            subscription,
+                            event_key,
+                        } = clickable.key
+                            && index < clickable.buttons
+                        {
+                            deliver(
+                                &self.actions,
+                                NotificationAction::RunAction {
+                                    subscription,
+                                    event_key,
+                                    index,
+                                },
+                            );
+                        }
+                    }
                     _ => deliver(&self.actions, clickable.on_click),
                 }
             }

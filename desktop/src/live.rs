@@ -6,7 +6,6 @@
 //! so every path applies a config the same way.
 
 use crate::state::{AppState, SubscriptionInfo, lock};
-use serde::Serialize;
 use sse_tray::SubscriptionId;
 use sse_tray::config::Config;
 use sse_tray::config_service::{ChangeCause, ConfigChange};
@@ -16,25 +15,12 @@ use sse_tray::event::now_unix_ms;
 use sse_tray::notify::NotifySubscription;
 use std::sync::Arc;
 use std::sync::mpsc::Receiver;
-use tauri::{AppHandle, Emitter};
-
-/// What the windows get, as the `config-changed` event, after a change was applied.
-#[derive(Clone, Debug, Serialize)]
-pub struct ConfigChanged {
-    /// The configuration's revision now.
-    pub revision: u64,
-}
 
 /// Applies every change the config service announces — the app's own saves and hand edits
 /// alike, in revision order, on this one thread — then tells the windows with a
 /// `config-changed` event (so they need not poll). Changes up to `applied` (what startup ran)
 /// are skipped. Returns when the service is gone.
-pub fn follow_config(
-    state: &Arc<AppState>,
-    changes: &Receiver<ConfigChange>,
-    app: &AppHandle,
-    mut applied: u64,
-) {
+pub fn follow_config(state: &Arc<AppState>, changes: &Receiver<ConfigChange>, mut applied: u64) {
     for change in changes {
         let revision = change.snapshot.revision;
         if revision <= applied {
@@ -49,9 +35,7 @@ pub fn follow_config(
         // [`Config`]) unchanged, yet must reconnect.
         let force = change.cause == ChangeCause::Saved;
         apply_config(state, change.snapshot.config, force);
-        if let Err(error) = app.emit("config-changed", ConfigChanged { revision }) {
-            tracing::warn!(%error, "could not tell the windows that the configuration changed");
-        }
+        state.windows.config_changed(revision);
     }
 }
 
@@ -59,14 +43,14 @@ pub fn follow_config(
 /// a keyring unlocked since); subscriptions whose resolved settings did not change keep their
 /// connections.
 pub fn reapply(state: &AppState) {
-    let config = lock(&state.config).clone();
+    let config = lock(&state.model).config.clone();
     apply_config(state, config, true);
 }
 
 /// Makes `config` the running configuration. Blocking (the keyring is asked for secrets). A
 /// config equal to the running one changes nothing unless `force`d.
 fn apply_config(state: &AppState, config: Config, force: bool) {
-    let changed = force || *lock(&state.config) != config;
+    let changed = force || lock(&state.model).config != config;
     if !changed {
         // The file's problem may have come or gone: the tray names it.
         state.refresh.notify_one();
@@ -100,9 +84,11 @@ fn apply_config(state: &AppState, config: Config, force: bool) {
     }
     let ids: Vec<_> = listed.iter().map(|s| s.id.clone()).collect();
     {
-        let mut live = lock(&state.live);
-        let old = std::mem::take(&mut live.states);
-        live.states = ids
+        // Listed before the engine restarts anything, so the states its tasks report land on
+        // known subscriptions.
+        let mut model = lock(&state.model);
+        let old = std::mem::take(&mut model.states);
+        model.states = ids
             .iter()
             .map(|id| {
                 let kept = old.iter().find(|(known, _)| known == id).map(|(_, s)| s);
@@ -113,9 +99,8 @@ fn apply_config(state: &AppState, config: Config, force: bool) {
                 )
             })
             .collect();
+        model.subscriptions = listed;
     }
-    // Listed first, so the states the restarted tasks report land on known subscriptions.
-    *lock(&state.subscriptions) = listed;
     let summary = lock(&state.engine)
         .as_mut()
         .map(|engine| engine.apply(specs.clone()));
@@ -127,20 +112,16 @@ fn apply_config(state: &AppState, config: Config, force: bool) {
             .map(|spec| NotifySubscription::from(spec.subscription())),
     );
 
-    let mut diagnostics = lock(&state.diagnostics);
-    diagnostics.retain(&ids);
+    let mut model = lock(&state.model);
+    model.diagnostics.retain(&ids);
     for (spec, reason) in unresolved {
-        let stopped = credential_missing(&mut diagnostics, &spec.id, reason);
-        if let Some((_, slot)) = lock(&state.live)
-            .states
-            .iter_mut()
-            .find(|(id, _)| id == &spec.id)
-        {
+        let stopped = credential_missing(&mut model.diagnostics, &spec.id, reason);
+        if let Some((_, slot)) = model.states.iter_mut().find(|(id, _)| id == &spec.id) {
             *slot = stopped;
         }
     }
-    drop(diagnostics);
-    *lock(&state.config) = config;
+    model.config = config;
+    drop(model);
     state.refresh.notify_one();
 }
 

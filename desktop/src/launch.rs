@@ -1,6 +1,7 @@
 //! The command line of `sse-tray`: `--hidden` (start in the tray, for autostart), `--settings`
-//! (open the settings window instead of the history) and `--demo` (run the built-in demo stream). Parsed by hand because a second instance's arguments arrive as
-//! a plain `Vec<String>` through the single-instance plugin and go through the same function.
+//! (open the settings window instead of the history), `--demo` (run the built-in demo stream)
+//! and `--version`. Parsed by hand because a second instance's arguments arrive as a plain
+//! `Vec<String>` (see [`crate::single_instance`]) and go through the same function.
 
 /// What the command line asks for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -11,6 +12,8 @@ pub struct LaunchOptions {
     pub settings: bool,
     /// Subscribe to the built-in demo stream instead of (in addition to nothing in) config.toml.
     pub demo: bool,
+    /// Print the version and exit.
+    pub version: bool,
 }
 
 /// Parses the arguments after the program name; unknown arguments are returned as errors so a
@@ -22,9 +25,10 @@ pub fn parse<I: IntoIterator<Item = S>, S: AsRef<str>>(args: I) -> Result<Launch
             "--hidden" => options.hidden = true,
             "--demo" => options.demo = true,
             "--settings" => options.settings = true,
+            "--version" | "-V" => options.version = true,
             other => {
                 return Err(format!(
-                    "unknown argument `{other}` (expected --hidden, --settings or --demo)"
+                    "unknown argument `{other}` (expected --hidden, --settings, --demo or --version)"
                 ));
             }
         }
@@ -44,7 +48,7 @@ mod tests {
             Ok(LaunchOptions {
                 hidden: true,
                 demo: true,
-                settings: false,
+                ..LaunchOptions::default()
             })
         );
         assert!(parse(["--hiden"]).is_err());

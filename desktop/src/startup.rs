@@ -4,7 +4,8 @@
 
 use crate::launch::LaunchOptions;
 use crate::sink::AppSink;
-use crate::state::{AppState, Live, SubscriptionInfo};
+use crate::state::{AppState, Model, SubscriptionInfo};
+use crate::windows::Windows;
 use sse_tray::config::SubscriptionConfig;
 use sse_tray::config_service::{ConfigChange, ConfigService};
 use sse_tray::diagnostics::Diagnostics;
@@ -61,7 +62,11 @@ fn demo_subscription(feed: &DemoFeed) -> sse_tray::Result<SubscriptionConfig> {
 }
 
 /// Starts everything. Must run inside the async runtime.
-pub async fn start(paths: AppPaths, options: LaunchOptions) -> Result<Started, StartError> {
+pub async fn start(
+    paths: AppPaths,
+    options: LaunchOptions,
+    windows: Windows,
+) -> Result<Started, StartError> {
     let mut notices = Vec::new();
     // The service watches config.toml before loading it, so no hand edit falls in between. An
     // invalid file does not keep the app from starting: it runs with nothing configured (the
@@ -117,18 +122,24 @@ pub async fn start(paths: AppPaths, options: LaunchOptions) -> Result<Started, S
         ));
     }
 
-    let (notifier, actions) = DesktopNotifier::start(DesktopOptions::default()).await;
+    // Windows: toasts carry the app's AppUserModelID; a portable run registers it for this user.
+    #[cfg(windows)]
+    if let Err(error) = sse_tray::platform::register_app_user_model_id(None) {
+        tracing::warn!(%error, "could not register the toast app id; toasts may not show as SSE Tray");
+    }
+    let (notifier, clicks) = DesktopNotifier::start(DesktopOptions::default()).await;
     if let NotifierHealth::Unavailable(reason) = notifier.health() {
         notices.push(format!(
             "desktop notifications are unavailable ({reason}); events are still stored"
         ));
     }
+    let notifier: Arc<dyn Notifier> = Arc::new(notifier);
     let pipeline = NotificationPipeline::new(
         config.notifications.clone(),
         subscriptions
             .iter()
             .map(|spec| NotifySubscription::from(spec.subscription())),
-        Arc::new(notifier),
+        notifier.clone(),
     );
     // Its own history handle: rules' mark_read, and the watchdogs' last arrivals and markers.
     pipeline.attach_history(HistoryStore::open(&paths.history_file())?);
@@ -165,23 +176,32 @@ pub async fn start(paths: AppPaths, options: LaunchOptions) -> Result<Started, S
         states.push((spec.id, stopped));
     }
     let retention = config.history.retention();
+    // Its own history handle: action results are written beside the engine's rows.
+    let action_runner = sse_tray::notify::ActionRunner::new(
+        &paths.data_dir,
+        HistoryStore::open(&paths.history_file())?,
+        Some(pipeline.clone()),
+    )?;
     let state = Arc::new(AppState {
-        subscriptions: Mutex::new(listed),
-        live: Mutex::new(Live {
+        model: Mutex::new(Model {
+            subscriptions: listed,
             states,
+            config,
+            diagnostics,
             unread,
             paused: false,
+            // Until the tray icon says otherwise (crate::no_tray).
+            tray_shown: true,
         }),
         paths,
-        config: Mutex::new(config),
         editor,
         demo: demo.as_ref().map(|(_, spec)| spec.clone()),
-        diagnostics: Mutex::new(diagnostics),
         history: Mutex::new(reader),
         engine: Mutex::new(None),
-        ui: Mutex::new(None),
-        pending_focus: Mutex::new(None),
+        actions: action_runner,
         pipeline,
+        notifier,
+        windows,
         refresh: Arc::new(Notify::new()),
         cancel: CancellationToken::new(),
         notices,
@@ -202,7 +222,7 @@ pub async fn start(paths: AppPaths, options: LaunchOptions) -> Result<Started, S
     *crate::state::lock(&state.engine) = Some(engine);
     Ok(Started {
         state,
-        actions,
+        actions: clicks,
         demo: demo.map(|(feed, _)| feed),
         config_changes,
         config_revision,

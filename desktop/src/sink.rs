@@ -1,6 +1,7 @@
-//! The engine's [`EngineSink`] for the app: each stored event goes to the notification pipeline
-//! and to the history window, each state change to the tray. It runs on the engine's writer
-//! thread, so it only updates memory, sends on channels and wakes the tray refresher.
+//! The engine's [`EngineSink`] for the tray process: each stored event goes to the notification
+//! pipeline and to the history window (if a windows process runs), each state change to the
+//! model the tray draws. It runs on the engine's writer thread, so it only updates memory,
+//! queues a line for the windows process without waiting, and wakes the tray refresher.
 
 use crate::state::{AppState, UiUpdate, lock};
 use sse_tray::engine::{ConnectionState, EngineSink, Notice, Report, ReportBody};
@@ -18,7 +19,7 @@ pub struct AppSink {
 impl AppSink {
     /// Feeds the diagnostics the settings window and the tray show.
     fn observe(&self, subscription: &SubscriptionId, body: ReportBody) {
-        lock(&self.state.diagnostics).observe(
+        lock(&self.state.model).diagnostics.observe(
             &Report {
                 subscription: subscription.clone(),
                 body,
@@ -31,9 +32,12 @@ impl AppSink {
 impl EngineSink for AppSink {
     fn event_stored(&mut self, key: EventKey, event: &ReceivedEvent) {
         self.state.pipeline.event_stored(key, event);
-        lock(&self.state.diagnostics).observe_event(event, now_unix_ms());
-        lock(&self.state.live).unread += 1;
-        self.state.send_ui(UiUpdate::Event {
+        {
+            let mut model = lock(&self.state.model);
+            model.diagnostics.observe_event(event, now_unix_ms());
+            model.unread += 1;
+        }
+        self.state.windows.push(&UiUpdate::Event {
             event: StoredEvent {
                 key,
                 subscription: event.subscription.clone(),
@@ -47,19 +51,34 @@ impl EngineSink for AppSink {
         self.state.refresh.notify_one();
     }
 
+    fn event_deleted(&mut self, key: EventKey, event: &ReceivedEvent) {
+        self.state.pipeline.event_deleted(key, event);
+        // The row is gone: the page reloads rather than keep showing it.
+        self.state.windows.push(&UiUpdate::Resync);
+        if let Err(error) = self.state.recount_unread() {
+            tracing::warn!(%error, "could not recount unread events");
+        }
+    }
+
     fn state_changed(&mut self, subscription: &SubscriptionId, state: &ConnectionState) {
         tracing::info!(%subscription, state = state.name(), "subscription state");
         if state.after_sleep() {
             // The watchdog's timer did not count the sleep: look at the clock again.
             self.state.pipeline.clock_jumped();
         }
-        self.observe(subscription, ReportBody::State(state.clone()));
-        let mut live = lock(&self.state.live);
+        let mut model = lock(&self.state.model);
+        model.diagnostics.observe(
+            &Report {
+                subscription: subscription.clone(),
+                body: ReportBody::State(state.clone()),
+            },
+            now_unix_ms(),
+        );
         // A subscription just removed may still report its shutdown: it is not listed again.
-        if let Some((_, slot)) = live.states.iter_mut().find(|(id, _)| id == subscription) {
+        if let Some((_, slot)) = model.states.iter_mut().find(|(id, _)| id == subscription) {
             *slot = state.clone();
         }
-        drop(live);
+        drop(model);
         self.state.refresh.notify_one();
     }
 

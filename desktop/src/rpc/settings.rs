@@ -1,6 +1,6 @@
-//! The settings window's IPC commands. Each one hands the work to the core's
-//! [`SettingsEditor`](sse_tray::settings::SettingsEditor) on a blocking thread (the keyring and
-//! the config file are blocking). A change names the `revision` the page loaded: one started
+//! The settings window's commands, answered in the tray process. Each one hands the work to the
+//! core's [`SettingsEditor`](sse_tray::settings::SettingsEditor); the dispatcher runs them on a
+//! blocking thread (the keyring and the config file are blocking). A change names the `revision` the page loaded: one started
 //! before another save or a hand edit comes back as a stale [`FormErrors`] and writes nothing.
 //! What is saved is put into effect by [`live::follow_config`], which then pushes
 //! `config-changed` to the windows. Errors go back as the core's [`FormErrors`] so the page can
@@ -22,27 +22,13 @@ use sse_tray::secrets::KeyringStatus;
 use sse_tray::settings::{
     self, FormErrors, Imported, NotificationsForm, SecretPlan, SubscriptionForm,
 };
-use std::sync::Arc;
 use std::time::Duration;
-use tauri::{AppHandle, State};
-use tauri_plugin_autostart::ManagerExt;
 
-type StateRef<'a> = State<'a, Arc<AppState>>;
-type Result<T> = std::result::Result<T, FormErrors>;
+/// A settings command's result: errors name their form field.
+pub type Result<T> = std::result::Result<T, FormErrors>;
 
 /// How long "Test connection" waits for the first event or heartbeat.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Runs blocking settings work off the async runtime.
-async fn blocking<T: Send + 'static>(
-    state: &Arc<AppState>,
-    work: impl FnOnce(&AppState) -> Result<T> + Send + 'static,
-) -> Result<T> {
-    let state = state.clone();
-    tauri::async_runtime::spawn_blocking(move || work(&state))
-        .await
-        .map_err(|e| FormErrors::general(format!("the settings task failed: {e}")))?
-}
 
 /// The keyring's state for the page.
 #[derive(Debug, Serialize)]
@@ -81,8 +67,8 @@ pub struct SettingsView {
     notifications: NotificationsForm,
 }
 
-fn autostart_view(app: &AppHandle) -> AutostartView {
-    match app.autolaunch().is_enabled() {
+fn autostart_view() -> AutostartView {
+    match crate::autostart::is_enabled() {
         Ok(enabled) => AutostartView {
             enabled,
             error: None,
@@ -112,11 +98,9 @@ fn dnd_view(state: &AppState) -> DndView {
 }
 
 /// The settings page's data.
-#[tauri::command]
-pub async fn settings_get(app: AppHandle, state: StateRef<'_>) -> Result<SettingsView> {
-    let autostart = autostart_view(&app);
-    let state = state.inner().clone();
-    blocking(&state, move |state| {
+pub fn settings_get(state: &AppState) -> Result<SettingsView> {
+    let autostart = autostart_view();
+    {
         let snapshot = state.editor.config().snapshot();
         let config = snapshot.config;
         let keyring = match state.editor.secrets().availability() {
@@ -140,53 +124,36 @@ pub async fn settings_get(app: AppHandle, state: StateRef<'_>) -> Result<Setting
             subscriptions: state.editor.forms(&config),
             notifications: NotificationsForm::from_prefs(&config.notifications),
         })
-    })
-    .await
+    }
 }
 
 /// Saves one subscription (new or edited) on top of `revision`; once applied, only it
 /// reconnects.
-#[tauri::command]
-pub async fn settings_save_subscription(
-    state: StateRef<'_>,
+pub fn settings_save_subscription(
+    state: &AppState,
     form: SubscriptionForm,
     revision: u64,
 ) -> Result<SubscriptionForm> {
-    blocking(state.inner(), move |state| {
-        let (_, saved) = state.editor.save_subscription(revision, &form)?;
-        let secret_saved = state.editor.secret_saved(&saved);
-        Ok(SubscriptionForm::from_config(&saved, secret_saved))
-    })
-    .await
+    let (_, saved) = state.editor.save_subscription(revision, &form)?;
+    let secret_saved = state.editor.secret_saved(&saved);
+    Ok(SubscriptionForm::from_config(&saved, secret_saved))
 }
 
 /// Removes a subscription (its history stays), on top of `revision`.
-#[tauri::command]
-pub async fn settings_delete_subscription(
-    state: StateRef<'_>,
-    id: String,
-    revision: u64,
-) -> Result<()> {
-    blocking(state.inner(), move |state| {
-        let id = SubscriptionId::new(id);
-        state.editor.delete_subscription(revision, &id).map(drop)
-    })
-    .await
+pub fn settings_delete_subscription(state: &AppState, id: String, revision: u64) -> Result<()> {
+    let id = SubscriptionId::new(id);
+    state.editor.delete_subscription(revision, &id).map(drop)
 }
 
 /// Turns a subscription on or off, on top of `revision`.
-#[tauri::command]
-pub async fn settings_set_enabled(
-    state: StateRef<'_>,
+pub fn settings_set_enabled(
+    state: &AppState,
     id: String,
     enabled: bool,
     revision: u64,
 ) -> Result<()> {
-    blocking(state.inner(), move |state| {
-        let id = SubscriptionId::new(id);
-        state.editor.set_enabled(revision, &id, enabled).map(drop)
-    })
-    .await
+    let id = SubscriptionId::new(id);
+    state.editor.set_enabled(revision, &id, enabled).map(drop)
 }
 
 /// What "Test connection" shows.
@@ -218,33 +185,33 @@ impl From<ProbeReport> for ProbeView {
     }
 }
 
-/// One request with the form's settings, before anything is saved.
-#[tauri::command]
-pub async fn settings_test_connection(
-    state: StateRef<'_>,
-    form: SubscriptionForm,
-) -> Result<ProbeView> {
-    let spec = blocking(state.inner(), move |state| {
-        let current = state.editor.config().snapshot().config;
-        let (mut spec, plan) = state.editor.validate(&current, &form)?;
-        // A secret typed but not saved yet is used as if it were in the file, in memory only.
-        if let Some(secret) = plan.secret_in_hand() {
-            set_plaintext(&mut spec.auth, secret);
-        }
-        if matches!(plan, SecretPlan::None) {
-            spec.auth = sse_tray::config::Auth::None;
-        }
-        sse_tray::secrets::with_credentials(&spec, state.editor.secrets())
-            .map_err(|e| FormErrors::field("auth.secret", e.to_string()))
-    })
-    .await?;
-    Ok(sse_tray::probe::probe(spec, PROBE_TIMEOUT).await.into())
+/// The subscription "Test connection" tries: the form's settings, before anything is saved, with
+/// its credentials resolved. Blocking (the keyring); the dispatcher then runs [`probe`].
+pub fn test_connection_spec(
+    state: &AppState,
+    form: &SubscriptionForm,
+) -> Result<sse_tray::engine::ConnectionSpec> {
+    let current = state.editor.config().snapshot().config;
+    let (mut spec, plan) = state.editor.validate(&current, form)?;
+    // A secret typed but not saved yet is used as if it were in the file, in memory only.
+    if let Some(secret) = plan.secret_in_hand() {
+        set_plaintext(&mut spec.auth, secret);
+    }
+    if matches!(plan, SecretPlan::None) {
+        spec.auth = sse_tray::config::Auth::None;
+    }
+    sse_tray::secrets::with_credentials(&spec, state.editor.secrets())
+        .map_err(|e| FormErrors::field("auth.secret", e.to_string()))
+}
+
+/// One request with the form's settings ("Test connection").
+pub async fn probe(spec: sse_tray::engine::ConnectionSpec) -> ProbeView {
+    sse_tray::probe::probe(spec, PROBE_TIMEOUT).await.into()
 }
 
 /// A pasted payload through the form's rules and filters, before anything is saved.
-#[tauri::command]
-pub async fn settings_test_rules(
-    state: StateRef<'_>,
+pub fn settings_test_rules(
+    state: &AppState,
     form: SubscriptionForm,
     payload: String,
     event_type: String,
@@ -266,16 +233,12 @@ fn set_plaintext(auth: &mut sse_tray::config::Auth, value: &str) {
 }
 
 /// Saves throttle, quiet hours and the master switch, on top of `revision`.
-#[tauri::command]
-pub async fn settings_save_notifications(
-    state: StateRef<'_>,
+pub fn settings_save_notifications(
+    state: &AppState,
     form: NotificationsForm,
     revision: u64,
 ) -> Result<()> {
-    blocking(state.inner(), move |state| {
-        state.editor.save_notifications(revision, &form).map(drop)
-    })
-    .await
+    state.editor.save_notifications(revision, &form).map(drop)
 }
 
 /// A do-not-disturb choice, as in the tray menu.
@@ -291,8 +254,7 @@ pub enum DndRequest {
 }
 
 /// Sets do-not-disturb.
-#[tauri::command]
-pub async fn settings_set_dnd(state: StateRef<'_>, choice: DndRequest) -> Result<()> {
+pub fn settings_set_dnd(state: &AppState, choice: DndRequest) -> Result<()> {
     let choice = match choice {
         DndRequest::Off => DndChoice::Off,
         DndRequest::OneHour => DndChoice::OneHour,
@@ -306,15 +268,9 @@ pub async fn settings_set_dnd(state: StateRef<'_>, choice: DndRequest) -> Result
 }
 
 /// Turns start-at-login on or off (the login item starts the app hidden, in the tray).
-#[tauri::command]
-pub async fn settings_set_autostart(app: AppHandle, enabled: bool) -> Result<AutostartView> {
-    let manager = app.autolaunch();
-    let changed = if enabled {
-        manager.enable()
-    } else {
-        manager.disable()
-    };
-    let mut view = autostart_view(&app);
+pub fn settings_set_autostart(enabled: bool) -> Result<AutostartView> {
+    let changed = crate::autostart::set_enabled(enabled);
+    let mut view = autostart_view();
     if let Err(error) = changed {
         view.error = Some(format!(
             "could not {} start at login: {error}",
@@ -394,12 +350,13 @@ fn view(facts: SubscriptionDiagnostics, name: String, now_ms: i64) -> Diagnostic
 }
 
 /// Live facts per subscription (the page polls this every second while visible).
-#[tauri::command]
-pub async fn diagnostics(state: StateRef<'_>) -> Result<DiagnosticsPoll> {
+pub fn diagnostics(state: &AppState) -> Result<DiagnosticsPoll> {
     let now = now_unix_ms();
-    crate::state::refresh_traffic(&state);
-    let names = lock(&state.subscriptions).clone();
-    let mut facts = lock(&state.diagnostics).snapshot();
+    state.refresh_traffic();
+    let (names, mut facts) = {
+        let model = lock(&state.model);
+        (model.subscriptions.clone(), model.diagnostics.snapshot())
+    };
     let subscriptions = names
         .into_iter()
         .filter_map(|info| {
@@ -414,8 +371,7 @@ pub async fn diagnostics(state: StateRef<'_>) -> Result<DiagnosticsPoll> {
 }
 
 /// "Reconnect now": skips the backoff, or restarts a stopped subscription.
-#[tauri::command]
-pub async fn reconnect_now(state: StateRef<'_>, id: String) -> Result<()> {
+pub fn reconnect_now(state: &AppState, id: String) -> Result<()> {
     let id = SubscriptionId::new(id);
     let known = lock(&state.engine)
         .as_ref()
@@ -424,11 +380,8 @@ pub async fn reconnect_now(state: StateRef<'_>, id: String) -> Result<()> {
         Ok(())
     } else {
         // Not running (e.g. its secret was missing): resolve secrets again and apply.
-        blocking(state.inner(), move |state| {
-            live::reapply(state);
-            Ok(())
-        })
-        .await
+        live::reapply(state);
+        Ok(())
     }
 }
 
@@ -442,8 +395,7 @@ pub struct ExportView {
 }
 
 /// The configuration as TOML without secrets, also saved to the Downloads folder.
-#[tauri::command]
-pub async fn settings_export(state: StateRef<'_>) -> Result<ExportView> {
+pub fn settings_export(state: &AppState) -> Result<ExportView> {
     let config = state.editor.config().snapshot().config;
     let exported = settings::export(&config).map_err(FormErrors::from)?;
     let folder = directories::UserDirs::new()
@@ -467,10 +419,6 @@ pub async fn settings_export(state: StateRef<'_>) -> Result<ExportView> {
 }
 
 /// Replaces the configuration with an imported one, on top of `revision`.
-#[tauri::command]
-pub async fn settings_import(state: StateRef<'_>, text: String, revision: u64) -> Result<Imported> {
-    blocking(state.inner(), move |state| {
-        state.editor.import(revision, &text)
-    })
-    .await
+pub fn settings_import(state: &AppState, text: String, revision: u64) -> Result<Imported> {
+    state.editor.import(revision, &text)
 }
