@@ -67,9 +67,9 @@ cargo deb --no-build --profile dist -p sse-tray-server --output "$out/"
 cargo generate-rpm --profile dist -p desktop --output "$out/"
 
 # The file lists are written twice (desktop/Cargo.toml): both formats must install the same files,
-# apart from what Debian alone wants (copyright, lintian overrides, compressed man pages).
+# apart from what Debian alone wants (copyright, changelog, lintian overrides, compressed man pages).
 deb_files=$(dpkg-deb --fsys-tarfile "$out"/sse-tray_*.deb | tar -t | sed -e 's|^\./|/|' -e 's|\.gz$||' |
-  grep -v -e '/$' -e '^/usr/share/doc/sse-tray/copyright$' -e '^/usr/share/lintian/' | sort)
+  grep -v -e '/$' -e '^/usr/share/doc/sse-tray/copyright$' -e '^/usr/share/doc/sse-tray/changelog.Debian$' -e '^/usr/share/lintian/' | sort)
 rpm_files=$(rpm -qpl "$out"/sse-tray-*.rpm 2>/dev/null | sort)
 if [ "$deb_files" != "$rpm_files" ]; then
   echo "package.sh: the .deb and the .rpm install different files (deb <, rpm >):" >&2
