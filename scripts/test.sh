@@ -2,7 +2,8 @@
 # The project's test command (see README): installs what a fresh Debian/Ubuntu machine lacks,
 # then checks formatting and lints and runs every test of the workspace. Core and server tests run
 # inside a private D-Bus session bus, so the machine's own desktop is never touched; the tray app's
-# tests run the real app under Xvfb (scripts/test-app.sh).
+# tests run the real app under Xvfb (scripts/test-app.sh). In CI it ends with the Linux packages:
+# built, linted, installed, run and removed (scripts/test-packages.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,3 +20,8 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 dbus-run-session -- cargo test --workspace --exclude sse-tray-app --locked "$@"
 scripts/test-app.sh
+# The Linux packages, built, linted, installed, run and removed (scripts/test-packages.sh). It
+# installs system packages, so it runs in CI (.ci/run sets CI) or when asked for.
+if [ -n "${CI:-}" ] || [ "${SSE_TRAY_TEST_PACKAGES:-}" = 1 ]; then
+  scripts/test-packages.sh
+fi
