@@ -11,6 +11,74 @@ use support::notification_server::{self, NotificationServer};
 use support::push_server::PushServer;
 use support::webdriver::Driver;
 
+/// An event with no title, urgent, tagged, whose message is Markdown with hostile bits.
+const MARKDOWN_EVENT: &str = r#"{"id":7,"message":"**disk** almost full\n\n- `sda` at 91%\n- [x](javascript:alert(3)) and [ok](https://ok.example/) <script>alert(2)</script>","markdown":true,"tags":["warning","db"],"priority":5}"#;
+
+/// ↑/↓ move between cards, Enter opens, `/` focuses the search, Esc clears it; an empty search
+/// says so.
+fn keyboard(session: &support::webdriver::Session) {
+    const DOWN: &str = "\u{E015}";
+    const UP: &str = "\u{E013}";
+    const ENTER: &str = "\u{E007}";
+    const ESCAPE: &str = "\u{E00C}";
+    let focused_type = "return document.activeElement.closest('#list li')?.querySelector('.type').textContent ?? document.activeElement.id;";
+    let first = session.find("#list li:nth-child(1) .card-open");
+    session.type_text(&first, DOWN);
+    assert_eq!(session.execute(focused_type, json!([])), json!("build"));
+    let second = session.find("#list li:nth-child(2) .card-open");
+    session.type_text(&second, DOWN);
+    let third = session.find("#list li:nth-child(3) .card-open");
+    session.type_text(&third, UP);
+    assert_eq!(session.execute(focused_type, json!([])), json!("build"));
+    session.type_text(&second, ENTER);
+    session.wait_for(
+        "Enter opens the focused card",
+        10,
+        "return document.getElementById('d-type').textContent === 'build' && document.querySelector('#list li.selected .type')?.textContent === 'build';",
+    );
+    // Every control has an accessible name.
+    let unnamed = session.execute(
+        "return [...document.querySelectorAll('button, input, select')].filter(e => !e.closest('[hidden]')).filter(e => !(e.getAttribute('aria-label') || e.labels?.length || e.textContent.trim() || e.title)).map(e => e.outerHTML.slice(0, 80));",
+        json!([]),
+    );
+    assert_eq!(unnamed, json!([]), "controls without a name");
+
+    session.type_text(&second, "/");
+    assert_eq!(session.execute(focused_type, json!([])), json!("search"));
+    let search = session.find("#search");
+    session.type_text(&search, "zzznothing");
+    session.wait_for(
+        "the empty search state",
+        10,
+        "return !document.getElementById('empty').hidden && document.getElementById('empty-title').textContent.includes('zzznothing') && document.querySelectorAll('#list li').length === 0;",
+    );
+    session.type_text(&search, ESCAPE);
+    session.wait_for(
+        "Esc clears the search",
+        10,
+        "return document.getElementById('search').value === '' && document.querySelectorAll('#list li').length === 4 && document.getElementById('empty').hidden;",
+    );
+}
+
+/// The page follows the system theme (CSS `light-dark()`), names it, and a forced theme
+/// changes the colours.
+fn themes(session: &support::webdriver::Session) {
+    let named = session.execute(
+        "return document.documentElement.dataset.systemTheme === (matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light');",
+        json!([]),
+    );
+    assert_eq!(named, json!(true));
+    let background = |theme: &str| {
+        session.execute(
+            "document.documentElement.dataset.theme = arguments[0]; return getComputedStyle(document.body).backgroundColor;",
+            json!([theme]),
+        )
+    };
+    assert_eq!(background("dark"), json!("rgb(23, 24, 27)"));
+    assert_eq!(background("light"), json!("rgb(246, 247, 249)"));
+    session.execute("delete document.documentElement.dataset.theme;", json!([]));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
     not(all(unix, not(target_os = "macos"))),
@@ -38,6 +106,7 @@ async fn history_window_lists_searches_details_and_escapes() {
         "build",
         r#"{"title":"Build 7 failed","message":"tests broke"}"#,
     );
+    server.publish("4", "disk", MARKDOWN_EVENT);
 
     tokio::task::block_in_place(|| {
         session.wait_for(
@@ -46,22 +115,61 @@ async fn history_window_lists_searches_details_and_escapes() {
             "return document.body.dataset.ready === 'true';",
         );
         session.wait_for(
-            "three rows",
+            "four rows",
             10,
-            "return document.querySelectorAll('#list li').length === 3;",
+            "return document.querySelectorAll('#list li').length === 4;",
         );
         // Newest first.
         let types = session.execute(
             "return [...document.querySelectorAll('#list li .type')].map(e => e.textContent);",
             json!([]),
         );
-        assert_eq!(types, json!(["build", "alert", "deploy"]));
+        assert_eq!(types, json!(["disk", "build", "alert", "deploy"]));
+
+        // Cards show the notification's mapping, not the payload.
+        let cards = session.execute(
+            "return Object.fromEntries([...document.querySelectorAll('#list li')].map(li => [li.querySelector('.type').textContent, { \
+               title: li.querySelector('.card-title').textContent, \
+               preview: li.querySelector('.card-preview')?.textContent ?? '', \
+               link: !!li.querySelector('.card-link'), \
+               tags: [...li.querySelectorAll('.chip.tag')].map(t => t.textContent), \
+               urgent: !!li.querySelector('.prio-urgent:not([hidden])'), \
+               unread: li.classList.contains('unread'), \
+               time: li.querySelector('time').textContent, \
+               absolute: li.querySelector('time').title }]));",
+            json!([]),
+        );
+        assert_eq!(cards["deploy"]["title"], "Deploy finished", "{cards}");
+        assert_eq!(cards["deploy"]["preview"], "api v2 is live");
+        assert_eq!(cards["deploy"]["link"], true);
+        assert_eq!(cards["build"]["link"], false);
+        assert_eq!(cards["deploy"]["unread"], true);
+        assert_eq!(cards["deploy"]["time"], "just now");
+        assert!(
+            cards["deploy"]["absolute"]
+                .as_str()
+                .is_some_and(|t| t.len() == 19),
+            "absolute time on hover: {cards}"
+        );
+        // An event without a title reads as its subscription and message, not as JSON.
+        let disk = &cards["disk"];
+        assert_eq!(disk["title"], "⚠️ Test feed · disk", "{cards}");
+        let preview = disk["preview"].as_str().unwrap_or_default();
+        assert!(preview.starts_with("disk almost full"), "{preview}");
+        assert!(
+            !preview.contains('{') && !preview.contains("**"),
+            "{preview}"
+        );
+        assert_eq!(disk["tags"], json!(["db"]));
+        assert_eq!(disk["urgent"], true);
 
         // Hostile data is shown as text: no <img> was created and no alert opened.
-        let summary = session.execute("return document.querySelector('#list li[data-key] .summary') && [...document.querySelectorAll('#list li')].find(li => li.querySelector('.type').textContent === 'alert').querySelector('.summary').textContent;", json!([]));
-        assert_eq!(summary, json!("<img src=x onerror=alert(1)>"));
+        assert_eq!(cards["alert"]["preview"], "<img src=x onerror=alert(1)>");
         assert_eq!(
-            session.execute("return document.querySelectorAll('img').length;", json!([])),
+            session.execute(
+                "return document.querySelectorAll('img:not(#d-image)').length;",
+                json!([])
+            ),
             json!(0)
         );
         assert_eq!(session.alert_text(), None, "an alert() ran");
@@ -91,16 +199,63 @@ async fn history_window_lists_searches_details_and_escapes() {
             "open_link(file:): {refused}"
         );
 
+        // Markdown details: rendered as elements, with no markup from the event.
+        session.execute("[...document.querySelectorAll('#list li')].find(li => li.querySelector('.type').textContent === 'disk').click();", json!([]));
+        session.wait_for(
+            "markdown details",
+            10,
+            "return document.getElementById('d-type').textContent === 'disk';",
+        );
+        let rendered = session.execute(
+            "const m = document.getElementById('d-message'); return { \
+               strong: m.querySelector('strong')?.textContent, \
+               items: m.querySelectorAll('li').length, \
+               code: m.querySelector('code')?.textContent, \
+               scripts: m.querySelectorAll('script, img, iframe').length, \
+               links: [...m.querySelectorAll('a')].map(a => a.getAttribute('href')), \
+               dead: m.querySelector('.dead-link')?.textContent, \
+               text: m.textContent, \
+               raw: document.getElementById('raw').open };",
+            json!([]),
+        );
+        assert_eq!(rendered["strong"], "disk", "{rendered}");
+        assert_eq!(rendered["items"], 2, "{rendered}");
+        assert_eq!(rendered["code"], "sda", "{rendered}");
+        assert_eq!(rendered["scripts"], 0, "{rendered}");
+        assert_eq!(
+            rendered["links"],
+            json!(["https://ok.example/"]),
+            "{rendered}"
+        );
+        assert_eq!(rendered["dead"], "x", "{rendered}");
+        assert!(
+            rendered["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("<script>alert(2)</script>")),
+            "raw HTML stays text: {rendered}"
+        );
+        assert_eq!(rendered["raw"], false, "the raw JSON starts collapsed");
+        assert_eq!(session.alert_text(), None);
+
         // Search through the store's full-text index.
         let search = session.find("#search");
         session.type_text(&search, "deploy");
         session.wait_for("the search result", 10, "const rows = document.querySelectorAll('#list li'); return rows.length === 1 && rows[0].querySelector('.type').textContent === 'deploy';");
 
-        // Details: fields and pretty-printed JSON; the link is offered.
+        // Details: fields, the message and pretty-printed JSON; the link is offered.
         let row = session.find("#list li");
         session.click(&row);
         session.wait_for("details", 10, "return !document.getElementById('details-body').hidden && document.getElementById('d-type').textContent === 'deploy';");
-        let data = session.text(&session.find("#details-data"));
+        assert_eq!(session.text(&session.find("#d-title")), "Deploy finished");
+        assert_eq!(session.text(&session.find("#d-message")), "api v2 is live");
+        let data = session
+            .execute(
+                "return document.getElementById('details-data').textContent;",
+                json!([]),
+            )
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         assert!(
             data.contains("\"title\": \"Deploy finished\""),
             "pretty JSON expected, got {data}"
@@ -114,7 +269,7 @@ async fn history_window_lists_searches_details_and_escapes() {
             ),
             json!(false)
         );
-        // Opening the row marked it read.
+        // Opening the rows marked them read.
         session.wait_for(
             "the unread badge to drop",
             10,
@@ -126,7 +281,7 @@ async fn history_window_lists_searches_details_and_escapes() {
         session.wait_for(
             "all rows again",
             10,
-            "return document.querySelectorAll('#list li').length === 3;",
+            "return document.querySelectorAll('#list li').length === 4;",
         );
         session.execute("[...document.querySelectorAll('#list li')].find(li => li.querySelector('.type').textContent === 'alert').click();", json!([]));
         session.wait_for(
@@ -135,11 +290,21 @@ async fn history_window_lists_searches_details_and_escapes() {
             "return document.getElementById('d-type').textContent === 'alert';",
         );
         assert_eq!(
-            session.text(&session.find("#details-data")),
+            session.execute(
+                "return document.getElementById('details-data').textContent;",
+                json!([])
+            ),
+            json!("<img src=x onerror=alert(1)>")
+        );
+        assert_eq!(
+            session.text(&session.find("#d-message")),
             "<img src=x onerror=alert(1)>"
         );
         assert_eq!(
-            session.execute("return document.querySelectorAll('img').length;", json!([])),
+            session.execute(
+                "return document.querySelectorAll('img:not(#d-image)').length + (document.getElementById('d-image').hidden ? 0 : 1);",
+                json!([])
+            ),
             json!(0)
         );
         assert_eq!(
@@ -150,10 +315,13 @@ async fn history_window_lists_searches_details_and_escapes() {
             json!(true)
         );
         assert_eq!(session.alert_text(), None);
+
+        keyboard(&session);
+        themes(&session);
     });
 
     // A click on the notification of event 3 shows that event's details.
-    let calls = notifications.wait_for_calls(3).await;
+    let calls = notifications.wait_for_calls(4).await;
     let build = calls
         .iter()
         .find(|c| c.summary == "Build 7 failed")
