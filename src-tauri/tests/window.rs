@@ -340,3 +340,111 @@ async fn history_window_lists_searches_details_and_escapes() {
     drop(driver);
     notifications.stop().await;
 }
+
+/// Fills `dirs`' history with `count` events of the subscription `test` (as `fill_history` does).
+fn fill_history(dirs: &std::path::Path, count: usize) {
+    use sse_tray::history::HistoryStore;
+    use sse_tray::{ReceivedEvent, SubscriptionId};
+    let data = dirs.join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    let mut store = HistoryStore::open(&data.join("history.sqlite3")).expect("history");
+    let base = sse_tray::event::now_unix_ms() - count as i64 * 1000;
+    for start in (0..count).step_by(5000) {
+        let batch: Vec<ReceivedEvent> = (start..(start + 5000).min(count))
+            .map(|i| ReceivedEvent {
+                subscription: SubscriptionId::new("test"),
+                id: Some(format!("fill-{i}")),
+                last_event_id: format!("fill-{i}").into(),
+                event_type: ["build", "deploy", "alert"][i % 3].to_owned(),
+                data: format!(
+                    r#"{{"title":"Build {i} finished","message":"pipeline {} on branch main","url":"https://ci.example.com/builds/{i}","tags":["white_check_mark"]}}"#,
+                    i % 97
+                ),
+                received_at: base + i as i64 * 1000,
+            })
+            .collect();
+        store.insert_batch(&batch).expect("insert");
+    }
+}
+
+/// With 100,000 stored events the first page and a search come back quickly (figures printed,
+/// not asserted: this is a debug build on a shared machine), and however far the list is
+/// scrolled at most three pages of cards stay in the DOM; scrolling back up brings the newest
+/// ones back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(all(unix, not(target_os = "macos"))),
+    ignore = "needs Xvfb, a D-Bus session bus and tauri-driver + WebKitWebDriver (Linux/BSD): scripts/test-app.sh"
+)]
+async fn history_window_stays_bounded_at_100k_rows() {
+    app::require_desktop();
+    support::webdriver::require_drivers();
+    let _bus = notification_server::require_session_bus().await;
+    let _guard = notification_server::bus_lock().await;
+    let dirs = tempfile::tempdir().expect("tempdir");
+    // Nothing listens on port 9: the subscription exists (names, settings) and keeps retrying.
+    app::write_config(dirs.path(), "http://127.0.0.1:9/events");
+    let filled = std::time::Instant::now();
+    fill_history(dirs.path(), 100_000);
+    eprintln!("filled 100,000 events in {:?}", filled.elapsed());
+    let driver = Driver::start(dirs.path());
+    let session = tokio::task::block_in_place(|| driver.session(app::binary()));
+    tokio::task::block_in_place(|| {
+        let first = session.wait_for(
+            "the first page",
+            60,
+            "return document.body.dataset.ready === 'true' && [Number(document.body.dataset.firstPageMs), Number(document.body.dataset.firstPageFetchMs), document.querySelectorAll('#list li').length, document.querySelector('#list li .card-title').textContent];",
+        );
+        eprintln!(
+            "100k rows: first page in the DOM {} ms after navigation start; the page request and its cards {} ms; {} cards; newest {}",
+            first[0], first[1], first[2], first[3]
+        );
+        assert_eq!(first[3], "✅ Build 99999 finished");
+        let search = session.execute_async(
+            "const done = arguments[arguments.length - 1]; const t0 = performance.now(); \
+             document.getElementById('search').value = 'pipeline 42'; \
+             loadPage(true).then(() => done([performance.now() - t0, document.querySelectorAll('#list li').length, document.querySelector('#list li .card-preview').textContent]));",
+        );
+        eprintln!(
+            "100k rows: search `pipeline 42` → {} cards in the DOM in {:.0} ms",
+            search[1],
+            search[0].as_f64().unwrap_or_default()
+        );
+        assert_eq!(search[2], "pipeline 42 on branch main");
+        // The first search also brought the full-text index up to date; a second one is warm.
+        let again = session.execute_async(
+            "const done = arguments[arguments.length - 1]; const t0 = performance.now(); \
+             document.getElementById('search').value = 'pipeline 7'; \
+             loadPage(true).then(() => done([performance.now() - t0, document.querySelectorAll('#list li').length]));",
+        );
+        eprintln!(
+            "100k rows: search `pipeline 7` (index warm) → {} cards in the DOM in {:.0} ms",
+            again[1],
+            again[0].as_f64().unwrap_or_default()
+        );
+        // Scroll far: 20 pages down, the DOM keeps at most three of them.
+        let deep = session.execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             document.getElementById('search').value = ''; \
+             (async () => { await loadPage(true); for (let i = 0; i < 20; i++) await loadPage(false); \
+               const pane = document.querySelector('.list-pane'); pane.scrollTop = pane.scrollHeight; \
+               return [document.querySelectorAll('#list li').length, document.querySelectorAll('*').length, document.querySelector('#list li .card-title').textContent]; })().then(done);",
+        );
+        eprintln!(
+            "100k rows after 21 pages: {} cards, {} elements in the DOM",
+            deep[0], deep[1]
+        );
+        assert!(deep[0].as_u64().is_some_and(|n| n <= 300), "{deep}");
+        assert_eq!(deep[2], "✅ Build 98199 finished");
+        // Back up: the pages dropped above are fetched again.
+        let top = session.execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             (async () => { for (let i = 0; i < 30 && view.above.length; i++) await loadNewer(); \
+               return [document.querySelectorAll('#list li').length, document.querySelector('#list li .card-title').textContent]; })().then(done);",
+        );
+        assert!(top[0].as_u64().is_some_and(|n| n <= 300), "{top}");
+        assert_eq!(top[1], "✅ Build 99999 finished");
+    });
+    tokio::task::block_in_place(|| session.close());
+    drop(driver);
+}
