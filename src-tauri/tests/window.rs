@@ -341,6 +341,14 @@ async fn history_window_lists_searches_details_and_escapes() {
     notifications.stop().await;
 }
 
+/// The icon every filled event names, and an 8×8 PNG the image cache holds for it.
+const ICON_URL: &str = "https://img.example/ci.png";
+const ICON_PNG: &[u8] = &[
+    137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 73, 72, 68, 82, 0, 0, 0, 8, 0, 0, 0, 8, 8, 2, 0,
+    0, 0, 75, 109, 41, 220, 0, 0, 0, 17, 73, 68, 65, 84, 120, 156, 99, 144, 141, 191, 134, 21, 49,
+    12, 45, 9, 0, 214, 104, 84, 129, 1, 150, 10, 117, 0, 0, 0, 0, 73, 69, 78, 68, 174, 66, 96, 130,
+];
+
 /// Fills `dirs`' history with `count` events of the subscription `test` (as `fill_history` does).
 fn fill_history(dirs: &std::path::Path, count: usize) {
     use sse_tray::history::HistoryStore;
@@ -357,7 +365,7 @@ fn fill_history(dirs: &std::path::Path, count: usize) {
                 last_event_id: format!("fill-{i}").into(),
                 event_type: ["build", "deploy", "alert"][i % 3].to_owned(),
                 data: format!(
-                    r#"{{"title":"Build {i} finished","message":"pipeline {} on branch main","url":"https://ci.example.com/builds/{i}","tags":["white_check_mark"]}}"#,
+                    r#"{{"title":"Build {i} finished","message":"pipeline {} on branch main","url":"https://ci.example.com/builds/{i}","tags":["white_check_mark"],"icon":"{ICON_URL}"}}"#,
                     i % 97
                 ),
                 received_at: base + i as i64 * 1000,
@@ -365,6 +373,9 @@ fn fill_history(dirs: &std::path::Path, count: usize) {
             .collect();
         store.insert_batch(&batch).expect("insert");
     }
+    sse_tray::notify::images::ImageCache::in_data_dir(&data)
+        .store(ICON_URL, sse_tray::notify::images::ImageKind::Png, ICON_PNG)
+        .expect("cache the icon");
 }
 
 /// With 100,000 stored events the first page and a search come back quickly (figures printed,
@@ -422,6 +433,25 @@ async fn history_window_stays_bounded_at_100k_rows() {
             again[1],
             again[0].as_f64().unwrap_or_default()
         );
+        // Details show the event's image from the cache, as a data: URL; the CSP refuses any
+        // other image source.
+        session.execute(
+            "document.querySelector('#list li .card-open').click();",
+            json!([]),
+        );
+        let image = session.wait_for(
+            "the cached image",
+            10,
+            "const img = document.getElementById('d-image'); return !img.hidden && img.complete && img.naturalWidth > 0 && [img.src.slice(0, 22), img.naturalWidth];",
+        );
+        assert_eq!(image, json!(["data:image/png;base64,", 8]));
+        let hotlink = session.execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             document.addEventListener('securitypolicyviolation', (e) => done('refused by ' + e.effectiveDirective), { once: true }); \
+             const img = new Image(); img.onload = () => done('loaded'); img.src = 'https://img.example/hotlinked.png'; \
+             setTimeout(() => done('no verdict'), 5000);",
+        );
+        assert_eq!(hotlink, json!("refused by img-src"));
         // Scroll far: 20 pages down, the DOM keeps at most three of them.
         let deep = session.execute_async(
             "const done = arguments[arguments.length - 1]; \
