@@ -316,6 +316,16 @@ async fn history_window_lists_searches_details_and_escapes() {
         );
         assert_eq!(session.alert_text(), None);
 
+        // Accessibility (axe-core): the list with a details pane open, light and dark.
+        support::axe::assert_accessible(&session, "the history window with an event's details");
+        session.execute("[...document.querySelectorAll('#list li')].find(li => li.querySelector('.type').textContent === 'disk').click(); document.getElementById('raw').open = true;", json!([]));
+        session.wait_for(
+            "markdown details again",
+            10,
+            "return document.getElementById('d-type').textContent === 'disk';",
+        );
+        support::axe::assert_accessible(&session, "Markdown details with the raw JSON open");
+
         keyboard(&session);
         themes(&session);
     });
