@@ -150,6 +150,15 @@ function rows() {
   return [...$('list').children];
 }
 
+// One card is in the Tab order (the focused one, else the first): Tab reaches the list once,
+// ↑/↓ move within it.
+function keepTabStop() {
+  const list = $('list');
+  if (list.querySelector('.card-open[tabindex="0"]')) return;
+  const first = list.querySelector('.card-open');
+  if (first) first.tabIndex = 0;
+}
+
 function resetList() {
   view.generation += 1;
   view.pages = [];
@@ -205,6 +214,7 @@ async function loadPage(reset) {
     $('list').append(pageRows(page, id));
     view.pages.push({ id, before, next: page.next_cursor });
     if (view.pages.length > MAX_PAGES) dropPage('top');
+    keepTabStop();
     showListEnd();
   } catch (error) {
     $('list-end').textContent = `Could not load history: ${error}`;
@@ -235,6 +245,7 @@ async function loadNewer() {
     pane.scrollTop += pane.scrollHeight - height;
     view.pages.unshift({ id, before, next: page.next_cursor });
     if (view.pages.length > MAX_PAGES) dropPage('bottom');
+    keepTabStop();
   } catch (error) {
     showNotice(`Could not load history: ${error}`);
   } finally {
@@ -539,6 +550,7 @@ function onUpdate(update) {
         $('list').prepend(li);
         // Keep the DOM bounded under a live burst: drop the bottom page and page from there.
         if (view.pages.length > 1 && $('list').children.length > MAX_PAGES * PAGE) dropPage('bottom');
+        keepTabStop();
         showListEnd();
       } else {
         $('new-events').hidden = false;
@@ -691,7 +703,10 @@ function wire() {
   $('mark-all').addEventListener('click', async () => {
     try {
       setUnread(await invoke('mark_all_read', { subscription: $('subscription').value || null }));
-      for (const li of document.querySelectorAll('#list li.unread')) li.classList.remove('unread');
+      for (const li of document.querySelectorAll('#list li.unread')) {
+        li.classList.remove('unread');
+        li.querySelector('.card-open .visually-hidden')?.remove();
+      }
     } catch (error) { showNotice(`Could not mark all read: ${error}`); }
   });
   $('clear').addEventListener('click', () => { $('clear').hidden = true; $('clear-confirm').hidden = false; $('clear-no').focus(); });

@@ -330,6 +330,24 @@ async fn history_window_lists_searches_details_and_escapes() {
         themes(&session);
     });
 
+    // A live event arrives as a mapped card on top.
+    server.publish(
+        "5",
+        "deploy",
+        r#"{"title":"Rollback done","message":"api v2.13 is back","tags":["recycle"],"priority":"high"}"#,
+    );
+    tokio::task::block_in_place(|| {
+        let live = session.wait_for(
+            "the live card",
+            10,
+            "const li = document.querySelector('#list li'); return li && li.querySelector('.card-title').textContent.includes('Rollback') && [li.querySelector('.card-title').textContent, li.querySelector('.card-preview').textContent, !!li.querySelector('.prio-high'), li.classList.contains('unread'), document.querySelectorAll('#list .card-open[tabindex=\"0\"]').length];",
+        );
+        assert_eq!(
+            live,
+            json!(["♻️ Rollback done", "api v2.13 is back", true, true, 1])
+        );
+    });
+
     // A click on the notification of event 3 shows that event's details.
     let calls = notifications.wait_for_calls(4).await;
     let build = calls
