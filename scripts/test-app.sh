@@ -2,19 +2,22 @@
 # The desktop app's tests: unit tests of the tray process (desktop/) and the windows process
 # (src-tauri/), then the end-to-end tests of the real `sse-tray` binary under Xvfb with a private D-Bus session bus (tray menu over com.canonical.dbusmenu, a
 # recording notification server, single instance, quit), then the history and settings windows
-# through tauri-driver + WebKitWebDriver. Installs what a fresh Debian/Ubuntu machine lacks. A missing
+# through tauri-driver + WebKitWebDriver, with axe-core run inside the real webview. Installs what a fresh Debian/Ubuntu machine lacks. A missing
 # part makes the tests fail, never skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh build-essential pkg-config dbus libwebkit2gtk-4.1-dev \
   xvfb xauth x11-utils python3-xlib webkit2gtk-driver \
-  gnome-keyring
+  gnome-keyring nodejs npm
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 export PATH="$HOME/.cargo/bin:$PATH"
 if ! command -v tauri-driver >/dev/null 2>&1; then
   cargo install tauri-driver --locked
 fi
+
+# axe-core for the accessibility checks inside the webview (package.json, package-lock.json).
+npm ci --no-audit --no-fund
 
 # The tray process (no web engine) and the windows process it starts from the same directory.
 cargo build -p sse-tray-desktop -p sse-tray-app --locked

@@ -811,6 +811,9 @@ function diagRow(id) {
     el('td', 'd-since'), el('td', 'd-last-event'), el('td', 'd-error'), el('td', 'd-retry'),
     el('td', 'd-events num'), el('td', 'd-bytes num'), el('td', 'd-heartbeat'), resume,
     el('td', 'd-reconnects num'), action);
+  // Column names for the card layout of narrow windows (settings.css).
+  const labels = ['State', 'Connected', 'Last event', 'Last error', 'Next retry', 'Events', 'Data', 'Heartbeat', 'Resume from', 'Reconnects'];
+  [...tr.children].slice(1, -1).forEach((td, i) => { td.dataset.label = labels[i]; });
   return tr;
 }
 

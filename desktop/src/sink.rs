@@ -37,17 +37,18 @@ impl EngineSink for AppSink {
             model.diagnostics.observe_event(event, now_unix_ms());
             model.unread += 1;
         }
-        self.state.windows.push(&UiUpdate::Event {
-            event: StoredEvent {
-                key,
-                subscription: event.subscription.clone(),
-                id: event.id.clone(),
-                event_type: event.event_type.clone(),
-                data: event.data.clone(),
-                received_at: event.received_at,
-                read: false,
-            },
-        });
+        let stored = StoredEvent {
+            key,
+            subscription: event.subscription.clone(),
+            id: event.id.clone(),
+            event_type: event.event_type.clone(),
+            data: event.data.clone(),
+            received_at: event.received_at,
+            read: false,
+        };
+        if let Some(row) = self.state.feed_rows(&[stored]).pop() {
+            self.state.windows.push(&UiUpdate::Event { event: row });
+        }
         self.state.refresh.notify_one();
     }
 

@@ -11,8 +11,10 @@ use sse_tray::SubscriptionId;
 use sse_tray::config::{Config, SubscriptionConfig};
 use sse_tray::diagnostics::Diagnostics;
 use sse_tray::engine::{ConnectionState, Engine};
-use sse_tray::history::{HistoryStore, StoredEvent};
+use sse_tray::history::{EventDetails, HistoryStore, StoredEvent};
 use sse_tray::notify::NotificationPipeline;
+use sse_tray::notify::feed::{self, FeedDetails, FeedRow, FeedSubscription};
+use sse_tray::notify::prefs::SubscriptionNotifyPrefs;
 use sse_tray::paths::AppPaths;
 use sse_tray::settings::SettingsEditor;
 use sse_tray::tray_status::{self as status, TrayStatus};
@@ -37,8 +39,8 @@ pub struct SubscriptionInfo {
 pub enum UiUpdate {
     /// A new event was stored.
     Event {
-        /// The stored row.
-        event: StoredEvent,
+        /// Its feed row, mapped as its notification was.
+        event: FeedRow,
     },
     /// Connection states, unread count, pause or do-not-disturb changed.
     Status(StatusView),
@@ -141,6 +143,47 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl AppState {
+    /// The feed rows of `events`, mapped with each subscription's current notification
+    /// settings, as their notifications were.
+    pub fn feed_rows(&self, events: &[StoredEvent]) -> Vec<FeedRow> {
+        let model = lock(&self.model);
+        events
+            .iter()
+            .map(|event| {
+                self.with_feed_subscription(&model, &event.subscription, |sub| {
+                    feed::feed_row(event, sub, &model.config.notifications)
+                })
+            })
+            .collect()
+    }
+
+    /// One event for the details pane, mapped like [`Self::feed_rows`].
+    pub fn feed_details(&self, details: EventDetails) -> FeedDetails {
+        let model = lock(&self.model);
+        let id = details.event.subscription.clone();
+        self.with_feed_subscription(&model, &id, |sub| {
+            feed::feed_details(details, sub, &model.config.notifications)
+        })
+    }
+
+    /// Calls `f` with a subscription's name and notification settings (the demo's, or defaults
+    /// for a subscription no longer configured).
+    fn with_feed_subscription<T>(
+        &self,
+        model: &Model,
+        id: &SubscriptionId,
+        f: impl FnOnce(FeedSubscription<'_>) -> T,
+    ) -> T {
+        let defaults = SubscriptionNotifyPrefs::default();
+        let name = model.name_of(id);
+        let prefs = model
+            .config
+            .subscription(id)
+            .or(self.demo.as_ref().filter(|demo| &demo.id == id))
+            .map_or(&defaults, |config| &config.notify);
+        f(FeedSubscription { name: &name, prefs })
+    }
+
     /// The tray's presentation right now.
     pub fn tray_status(&self, now_ms: i64) -> TrayStatus {
         let config_problem = self.editor.config().problem();

@@ -516,5 +516,13 @@ async fn settings_window_edits_subscriptions_live_with_keyring_secrets() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert!(entry.contains("--hidden"), "{entry}");
+
+    // 12. Accessibility (axe-core), light and dark: the page as it stands (subscriptions,
+    // notifications, diagnostics cards, import/export), then with the new-subscription form open.
+    tokio::task::block_in_place(|| {
+        support::axe::assert_accessible(&session, "the settings window");
+        click(&session, "#add-subscription");
+        support::axe::assert_accessible(&session, "the settings window's subscription form");
+    });
     session.close();
 }

@@ -6,6 +6,8 @@
 //!
 //! - [`payload`] maps an event's data to a title, body, link and priority (ntfy/gotify-style JSON or
 //!   plain text), and decides which URLs may become links (http(s) only).
+//! - [`feed`] is that mapping as the history window shows it (rows, details with the message
+//!   rendered to an allowlisted Markdown tree), so a row reads like its notification.
 //! - [`tags`] turns ntfy emoji shortcode tags into emoji; [`markdown`] makes Markdown bodies
 //!   readable as plain text.
 //! - [`images`] fetches, checks and caches the image an event names (`icon` URL, attachment) for
@@ -39,6 +41,7 @@ pub mod action_spec;
 pub mod actions;
 pub mod desktop;
 pub mod dnd_choice;
+pub mod feed;
 pub mod images;
 pub mod markdown;
 pub mod notifier;

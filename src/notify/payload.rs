@@ -198,6 +198,22 @@ pub struct Mapped {
     pub actions: Vec<EventAction>,
 }
 
+/// The JSON fields an event's message is read from, first match wins.
+const MESSAGE_FIELDS: &[&str] = &["message", "body"];
+
+/// The message an event's JSON carries (`message`, else `body`), as written: not capped and
+/// not stripped of Markdown, for the history window's details pane to render. `None` for
+/// anything that is not a JSON object with such a field.
+pub fn event_message(data: &str) -> Option<String> {
+    let json = parse_json(data)?;
+    let object = json.as_object()?;
+    MESSAGE_FIELDS
+        .iter()
+        .filter_map(|name| object.get(*name))
+        .find_map(scalar_text)
+        .filter(|text| !text.trim().is_empty())
+}
+
 /// The longest `replaces` key kept, in characters.
 const REPLACE_KEY_CHARS: usize = 128;
 
@@ -290,7 +306,7 @@ pub fn map_event(input: &NotifyInput, templates: Templates<'_>, limits: Limits) 
         format!("{emoji} {title}")
     };
     // A message was written for people (its line breaks mean something); raw data was not.
-    let body = match (templates.body, field(&["message", "body"])) {
+    let body = match (templates.body, field(MESSAGE_FIELDS)) {
         (Some(template), _) => {
             text_block(&template.render(input, json.as_ref()), limits.body_chars)
         }

@@ -553,6 +553,16 @@ impl NotificationPolicy {
     }
 }
 
+/// What the notification for `input` shows (its title, body, link, priority, tags), without
+/// deciding whether it is shown: the history window uses it so a row reads like its notification.
+pub fn mapped_for(
+    input: &NotifyInput,
+    sub: &SubscriptionNotifyPrefs,
+    prefs: &NotificationPrefs,
+) -> Mapped {
+    map_and_match(input, sub, prefs).0
+}
+
 /// Maps the event with the subscription's templates and finds the first rule that matches it; a
 /// matching rule's priority replaces the mapped one.
 fn map_and_match(

@@ -9,6 +9,7 @@ const EMOJI: &[(&str, &str)] = &[
     ("+1", "👍"),
     ("-1", "👎"),
     ("alarm_clock", "⏰"),
+    ("bar_chart", "📊"),
     ("bell", "🔔"),
     ("bomb", "💣"),
     ("boom", "💥"),

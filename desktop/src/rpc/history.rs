@@ -7,7 +7,9 @@ use crate::state::{AppState, StatusView, SubscriptionInfo, lock};
 use serde::{Deserialize, Serialize};
 use sse_tray::SubscriptionId;
 use sse_tray::event::now_unix_ms;
-use sse_tray::history::{EventDetails, EventKey, HistoryPage, HistoryQuery};
+use sse_tray::history::{EventKey, HistoryQuery};
+use sse_tray::notify::feed::{FeedDetails, FeedPage};
+use sse_tray::notify::images::ImageCache;
 
 /// A failed command, as the page sees it.
 #[derive(Debug, thiserror::Error)]
@@ -78,14 +80,26 @@ pub struct Hello {
     notices: Vec<String>,
 }
 
-/// A page of history, newest first.
-pub fn history_page(state: &AppState, query: PageRequest) -> Result<HistoryPage> {
-    Ok(lock(&state.history).page(&query.into())?)
+/// A page of the feed, newest first: each row mapped as its notification was.
+pub fn history_page(state: &AppState, query: PageRequest) -> Result<FeedPage> {
+    let page = lock(&state.history).page(&query.into())?;
+    Ok(FeedPage {
+        rows: state.feed_rows(&page.events),
+        next_cursor: page.next_cursor,
+    })
 }
 
-/// One event, for the details pane, with the link it offers already judged by the core.
-pub fn history_event(state: &AppState, key: i64) -> Result<Option<EventDetails>> {
-    Ok(lock(&state.history).event_details(EventKey(key))?)
+/// One event, for the details pane: the link and actions judged by the core, the message
+/// rendered to blocks, and its image if the image cache holds it (nothing is fetched here).
+pub fn history_event(state: &AppState, key: i64) -> Result<Option<FeedDetails>> {
+    let Some(details) = lock(&state.history).event_details(EventKey(key))? else {
+        return Ok(None);
+    };
+    let mut details = state.feed_details(details);
+    if let Some(url) = details.image_url.as_deref() {
+        details.image = ImageCache::in_data_dir(&state.paths.data_dir).data_url(url);
+    }
+    Ok(Some(details))
 }
 
 /// Subscriptions and known event types.

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod axe;
 pub mod dbusmenu;
 #[path = "../../../tests/support/notification_server.rs"]
 pub mod notification_server;

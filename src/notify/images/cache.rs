@@ -85,6 +85,17 @@ impl ImageCache {
         Some(path)
     }
 
+    /// `url`'s cached image as a `data:` URL for the history window, checked again on the way
+    /// out (a file someone swapped in the cache dir is not shown); `None` when it is not cached
+    /// or not an image. Nothing is fetched: the window shows only what the app already checked.
+    pub fn data_url(&self, url: &str) -> Option<String> {
+        use base64::Engine as _;
+        let bytes = fs::read(self.cached(url)?).ok()?;
+        let kind = super::decode::check(&bytes).ok()?;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        Some(format!("data:{};base64,{encoded}", kind.mime()))
+    }
+
     /// Stores a checked image for `url` (atomically, private) and evicts old files over the
     /// budget. Returns the stored file.
     pub fn store(&self, url: &str, kind: ImageKind, bytes: &[u8]) -> crate::Result<PathBuf> {
@@ -163,6 +174,27 @@ mod tests {
             size,
             modified: SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 - age_secs),
         }
+    }
+
+    #[test]
+    fn only_a_cached_checked_image_becomes_a_data_url() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cache = ImageCache::new(dir.path(), DEFAULT_BUDGET);
+        let url = "https://i.example/a.png";
+        assert_eq!(cache.data_url(url), None, "nothing is fetched");
+        let mut png = Vec::new();
+        image::RgbImage::new(2, 2)
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .expect("encode");
+        cache.store(url, ImageKind::Png, &png).expect("store");
+        let data = cache.data_url(url).expect("cached");
+        assert!(data.starts_with("data:image/png;base64,iVBOR"), "{data}");
+        // A file swapped in by someone else is not shown.
+        let other = "https://i.example/b.png";
+        cache
+            .store(other, ImageKind::Png, b"<svg onload=alert(1)>")
+            .expect("store");
+        assert_eq!(cache.data_url(other), None);
     }
 
     #[test]

@@ -42,6 +42,16 @@ impl ImageKind {
         }
     }
 
+    /// The MIME type, for a `data:` URL.
+    pub fn mime(self) -> &'static str {
+        match self {
+            Self::Png => "image/png",
+            Self::Jpeg => "image/jpeg",
+            Self::WebP => "image/webp",
+            Self::Gif => "image/gif",
+        }
+    }
+
     fn from_format(format: ImageFormat) -> Option<Self> {
         match format {
             ImageFormat::Png => Some(Self::Png),
