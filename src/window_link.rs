@@ -15,6 +15,11 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// Set by the tray process in its windows process's environment. A windows process started
+/// without it (an installer's Start-menu shortcut or `.app` that names the webview binary) is not
+/// anyone's child: it hands over to the tray process beside it instead of opening windows.
+pub const CHILD_ENV: &str = "SSE_TRAY_WINDOWS_CHILD";
+
 /// The longest line the tray process accepts from the windows process. Page requests are small
 /// (the largest is an imported config); a longer line is refused, not buffered.
 pub const MAX_CALL_LINE_BYTES: usize = 4 * 1024 * 1024;

@@ -184,6 +184,7 @@ impl Windows {
     ) -> std::io::Result<mpsc::Sender<String>> {
         let _runtime = self.runtime.enter();
         let mut child = Command::new(&self.program)
+            .env(sse_tray::window_link::CHILD_ENV, "1")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -26,6 +26,9 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sse_tray=info")),
         )
         .init();
+    if std::env::var_os(sse_tray::window_link::CHILD_ENV).is_none() {
+        return hand_over_to_the_tray();
+    }
     let app = tauri::Builder::default()
         .manage(Link::default())
         .manage(Page::default())
@@ -78,6 +81,25 @@ fn main() -> ExitCode {
         }
     });
     ExitCode::SUCCESS
+}
+
+/// Started directly (not by the tray process): start `sse-tray` beside this program with the same
+/// arguments — it runs the app, or hands them to the instance that already does — and exit.
+fn hand_over_to_the_tray() -> ExitCode {
+    let tray = std::env::current_exe()
+        .map(|exe| exe.with_file_name(format!("sse-tray{}", std::env::consts::EXE_SUFFIX)));
+    let started = tray.and_then(|tray| {
+        std::process::Command::new(tray)
+            .args(std::env::args_os().skip(1))
+            .spawn()
+    });
+    match started {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("sse-tray-windows: could not start sse-tray beside this program: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Reads the tray process's messages from stdin until it closes, then exits: a windows process
