@@ -9,7 +9,12 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh build-essential pkg-config dbus libwebkit2gtk-4.1-dev \
   xvfb xauth x11-utils python3-xlib webkit2gtk-driver \
-  gnome-keyring nodejs npm
+  gnome-keyring
+# Node.js and npm: Debian's packages only where no npm exists (NodeSource's nodejs bundles npm
+# and conflicts with Debian's npm package).
+if ! command -v npm >/dev/null 2>&1; then
+  scripts/install-deps.sh nodejs npm
+fi
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 export PATH="$HOME/.cargo/bin:$PATH"
 if ! command -v tauri-driver >/dev/null 2>&1; then
