@@ -97,7 +97,7 @@ async fn tray_menu_notifications_single_instance_and_quit() {
     wait_for_label(&menu, |l| l.contains("do not disturb"), 5).await;
     server.publish("2", "build", r#"{"title":"Build 2 passed"}"#);
     let paths = app.paths();
-    wait_for_history(&paths, 2, 5).await;
+    app::wait_for_history(&paths, 2, 5).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
         notifications.calls().len(),
@@ -162,23 +162,5 @@ async fn wait_for_label(menu: &TrayMenu, check: impl Fn(&str) -> bool, secs: u64
         }
         assert!(Instant::now() < deadline, "status line stayed `{first}`");
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Waits until history holds `n` events.
-async fn wait_for_history(paths: &sse_tray::paths::AppPaths, n: u64, secs: u64) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let count = sse_tray::history::HistoryStore::open(&paths.history_file())
-            .and_then(|h| h.total_count(None))
-            .unwrap_or(0);
-        if count >= n {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "history has {count} events, expected {n}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

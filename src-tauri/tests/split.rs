@@ -75,7 +75,7 @@ async fn killing_the_windows_process_interrupts_nothing() {
     server.publish("2", "build", r#"{"title":"Build 2 passed"}"#);
     let calls = notifications.wait_for_calls(2).await;
     assert_eq!(calls[1].summary, "Build 2 passed");
-    wait_for_history(&app, 2, 5).await;
+    app::wait_for_history(&app.paths(), 2, 5).await;
     assert_eq!(server.open_streams(), 1, "the subscription was interrupted");
     assert!(
         menu.layout().await.find("Open history").is_some(),
@@ -103,25 +103,6 @@ async fn wait_for_child(app: &App, secs: u64) -> u32 {
             return child;
         }
         assert!(Instant::now() < deadline, "no windows process");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Waits until history holds `n` events.
-async fn wait_for_history(app: &App, n: u64, secs: u64) {
-    let paths = app.paths();
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let count = sse_tray::history::HistoryStore::open(&paths.history_file())
-            .and_then(|h| h.total_count(None))
-            .unwrap_or(0);
-        if count >= n {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "history has {count} events, expected {n}"
-        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

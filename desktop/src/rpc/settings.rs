@@ -100,31 +100,29 @@ fn dnd_view(state: &AppState) -> DndView {
 /// The settings page's data.
 pub fn settings_get(state: &AppState) -> Result<SettingsView> {
     let autostart = autostart_view();
-    {
-        let snapshot = state.editor.config().snapshot();
-        let config = snapshot.config;
-        let keyring = match state.editor.secrets().availability() {
-            KeyringStatus::Available => KeyringView {
-                available: true,
-                reason: None,
-            },
-            KeyringStatus::Unavailable { reason } => KeyringView {
-                available: false,
-                reason: Some(reason),
-            },
-        };
-        Ok(SettingsView {
-            revision: snapshot.revision,
-            config_path: state.paths.config_file().display().to_string(),
-            config_error: snapshot.problem,
-            keyring,
-            autostart,
-            dnd: dnd_view(state),
-            demo: config.subscriptions.is_empty() && state.demo.is_some(),
-            subscriptions: state.editor.forms(&config),
-            notifications: NotificationsForm::from_prefs(&config.notifications),
-        })
-    }
+    let snapshot = state.editor.config().snapshot();
+    let config = snapshot.config;
+    let keyring = match state.editor.secrets().availability() {
+        KeyringStatus::Available => KeyringView {
+            available: true,
+            reason: None,
+        },
+        KeyringStatus::Unavailable { reason } => KeyringView {
+            available: false,
+            reason: Some(reason),
+        },
+    };
+    Ok(SettingsView {
+        revision: snapshot.revision,
+        config_path: state.paths.config_file().display().to_string(),
+        config_error: snapshot.problem,
+        keyring,
+        autostart,
+        dnd: dnd_view(state),
+        demo: config.subscriptions.is_empty() && state.demo.is_some(),
+        subscriptions: state.editor.forms(&config),
+        notifications: NotificationsForm::from_prefs(&config.notifications),
+    })
 }
 
 /// Saves one subscription (new or edited) on top of `revision`; once applied, only it

@@ -194,3 +194,21 @@ pub async fn wait_window_hidden(title: &str, secs: u64) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Waits until history holds `n` events.
+pub async fn wait_for_history(paths: &sse_tray::paths::AppPaths, n: u64, secs: u64) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let count = sse_tray::history::HistoryStore::open(&paths.history_file())
+            .and_then(|h| h.total_count(None))
+            .unwrap_or(0);
+        if count >= n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "history has {count} events, expected {n}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
