@@ -129,9 +129,18 @@ function card(row) {
 
   const foot = el('div', 'card-foot');
   const sub = el('span', 'card-sub', row.subscription_name);
-  if (subscriptionInfo(row.subscription)?.demo) sub.append(el('span', 'chip demo-tag', 'demo'));
+  // Each word once: a tag that repeats the event type (or the demo mark) is not shown again.
+  const shown = new Set([row.event_type]);
+  if (subscriptionInfo(row.subscription)?.demo) {
+    sub.append(el('span', 'chip demo-tag', 'demo'));
+    shown.add('demo');
+  }
   foot.append(sub, el('span', 'chip type', row.event_type));
-  for (const tag of row.tags) foot.append(el('span', 'chip tag', tag));
+  for (const tag of row.tags) {
+    if (shown.has(tag)) continue;
+    shown.add(tag);
+    foot.append(el('span', 'chip tag', tag));
+  }
   const link = webLink(row.link);
   if (link) {
     const button = el('button', 'card-link', 'Open link ↗');
