@@ -571,3 +571,49 @@ async fn a_refused_connection_is_explained_in_the_words_test_connection_uses() {
     );
     run.engine.shutdown().await.unwrap();
 }
+
+/// A history filled while the app was not running (here: written behind the index, as an import
+/// or an older version would leave it) is indexed in the background once the streams are quiet,
+/// in steps run back to back, so the first search does not pay for the whole backlog.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_behind_the_search_index_is_indexed_when_the_streams_are_quiet() {
+    use sse_tray::history::HistoryStore;
+    use sse_tray::{ReceivedEvent, SubscriptionId};
+    let (_dir, paths) = temp_paths();
+    std::fs::create_dir_all(paths.history_file().parent().unwrap()).unwrap();
+    let mut store = HistoryStore::open(&paths.history_file()).unwrap();
+    let backlog: Vec<ReceivedEvent> = (0..9_000)
+        .map(|i| ReceivedEvent {
+            subscription: SubscriptionId::new("s"),
+            id: Some(format!("old-{i}")),
+            last_event_id: format!("old-{i}").into(),
+            event_type: "message".into(),
+            data: format!("build {i} passed"),
+            received_at: 1_000 + i,
+        })
+        .collect();
+    store.insert_batch(&backlog).unwrap();
+    assert_eq!(store.search_index_pending().unwrap(), 9_000);
+
+    let server = ScriptedServer::start(|_, _| vec![stream_head(), Step::Hang]).await;
+    let started = std::time::Instant::now();
+    let run = start(
+        &paths,
+        vec![subscription("s", &server.url())],
+        fast_options(),
+    );
+    let deadline = started + Duration::from_secs(20);
+    while store.search_index_pending().unwrap() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} rows still unindexed after 20 s",
+            store.search_index_pending().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!(
+        "9,000 rows indexed in the background {:?} after the engine started",
+        started.elapsed()
+    );
+    run.engine.shutdown().await.unwrap();
+}

@@ -168,9 +168,12 @@ impl Dispatcher {
         self.flush_resume();
     }
 
-    /// Waits for the next report. Background work (catching the search index up) is done only
-    /// once the streams have been quiet for [`INDEX_AFTER_QUIET`], in short steps, so a burst
-    /// never waits behind it; then it sleeps until a report arrives. `None`: every sender is gone.
+    /// Waits for the next report. Background work (catching the search index up) starts only
+    /// once the streams have been quiet for [`INDEX_AFTER_QUIET`], then runs in short steps back
+    /// to back while nothing is waiting, so a report never waits behind more than one step and a
+    /// large backlog (a history filled while the app was not running) is indexed in about a
+    /// second instead of one step per quiet period. Then it sleeps until a report arrives.
+    /// `None`: every sender is gone.
     fn wait_while_idle(
         &mut self,
         reports: &mut mpsc::Receiver<ToWriter>,
@@ -186,15 +189,22 @@ impl Dispatcher {
                 .block_on(async { tokio::time::timeout(INDEX_AFTER_QUIET, reports.recv()).await });
             match next {
                 Ok(next) => return next,
-                Err(_quiet) => match self.history.sync_search_index(INDEX_STEP_ROWS) {
-                    Ok(0) => {
-                        self.search_index_behind = false;
-                        return reports.blocking_recv();
+                Err(_quiet) => loop {
+                    match reports.try_recv() {
+                        Ok(next) => return Some(next),
+                        Err(mpsc::error::TryRecvError::Disconnected) => return None,
+                        Err(mpsc::error::TryRecvError::Empty) => {}
                     }
-                    Ok(_) => {}
-                    Err(error) => {
-                        tracing::warn!("search index update failed: {error}");
-                        return reports.blocking_recv();
+                    match self.history.sync_search_index(INDEX_STEP_ROWS) {
+                        Ok(0) => {
+                            self.search_index_behind = false;
+                            return reports.blocking_recv();
+                        }
+                        Ok(_) => {}
+                        Err(error) => {
+                            tracing::warn!("search index update failed: {error}");
+                            return reports.blocking_recv();
+                        }
                     }
                 },
             }
