@@ -16,6 +16,8 @@ fi
 # dpkg-dev: dpkg-shlibdeps, which computes the .debs' Depends from the binaries' libraries; rpm:
 # reading the .rpm back.
 scripts/install-deps.sh build-essential pkg-config dpkg-dev rpm libwebkit2gtk-4.1-dev
+# Node.js and npm build the windows' pages (src-tauri/build.rs).
+scripts/install-node.sh
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 export PATH="$HOME/.cargo/bin:$PATH"
 if ! command -v cargo-deb >/dev/null 2>&1; then
@@ -46,7 +48,8 @@ rm -f "$out"/sse-tray*.deb "$out"/sse-tray*.rpm
 start=$(date +%s)
 # Two builds, not one: in one `cargo build` the server's default features (its Redis store and
 # HTTP client) would be turned on in the desktop binaries too, which embed the server only for
-# the demo stream. custom-protocol makes the window process serve ui/ from its own binary.
+# the demo stream. custom-protocol makes the window process serve ui/dist (built by src-tauri/build.rs) from its
+# own binary.
 cargo build --profile dist --locked --bins -p sse-tray -p sse-tray-desktop -p sse-tray-app \
   --features sse-tray-app/custom-protocol
 cargo build --profile dist --locked --bins -p sse-tray-server

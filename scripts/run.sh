@@ -16,6 +16,8 @@ export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   scripts/install-deps.sh build-essential pkg-config dbus libwebkit2gtk-4.1-dev
+  # Node.js and npm build the windows' pages (src-tauri/build.rs).
+  scripts/install-node.sh
   # The tray process (sse-tray) and the windows process it starts (sse-tray-windows).
   cargo build --release --locked -p sse-tray-desktop -p sse-tray-app \
     --features sse-tray-app/custom-protocol >&2

@@ -10,19 +10,13 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh build-essential pkg-config dbus libwebkit2gtk-4.1-dev \
   xvfb xauth x11-utils python3-xlib webkit2gtk-driver \
   gnome-keyring
-# Node.js and npm: Debian's packages only where no npm exists (NodeSource's nodejs bundles npm
-# and conflicts with Debian's npm package).
-if ! command -v npm >/dev/null 2>&1; then
-  scripts/install-deps.sh nodejs npm
-fi
+# Node.js and npm: the pages' build (src-tauri/build.rs) and axe-core.
+scripts/install-node.sh
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 export PATH="$HOME/.cargo/bin:$PATH"
 if ! command -v tauri-driver >/dev/null 2>&1; then
   cargo install tauri-driver --locked
 fi
-
-# axe-core for the accessibility checks inside the webview (package.json, package-lock.json).
-npm ci --no-audit --no-fund
 
 # The tray process (no web engine) and the windows process it starts from the same directory.
 cargo build -p sse-tray-desktop -p sse-tray-app --locked

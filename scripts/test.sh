@@ -15,8 +15,13 @@ fi
 scripts/install-deps.sh build-essential pkg-config dbus redis-server redis-tools libwebkit2gtk-4.1-dev \
   gnome-keyring
 
+# Node.js and npm: clippy compiles the windows process, whose build script builds its pages.
+scripts/install-node.sh
+
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 cargo fmt --all --check
+# The pages' own checks (strict TypeScript) run in the build; lint them before the Rust code.
+npm run --silent typecheck
 cargo clippy --workspace --all-targets --locked -- -D warnings
 dbus-run-session -- cargo test --workspace --exclude sse-tray-app --locked "$@"
 scripts/test-app.sh
