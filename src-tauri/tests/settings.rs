@@ -521,6 +521,14 @@ async fn settings_window_edits_subscriptions_live_with_keyring_secrets() {
     // notifications, diagnostics cards, import/export), then with the new-subscription form open.
     tokio::task::block_in_place(|| {
         support::axe::assert_accessible(&session, "the settings window");
+        // From the top, as the window opens.
+        session.execute(
+            "for (const e of [document.scrollingElement, ...document.querySelectorAll('*')]) if (e && e.scrollTop) e.scrollTop = 0;",
+            json!([]),
+        );
+        for theme in ["light", "dark"] {
+            session.screenshot(&format!("settings-{theme}"), theme);
+        }
         click(&session, "#add-subscription");
         support::axe::assert_accessible(&session, "the settings window's subscription form");
     });

@@ -331,6 +331,11 @@ async fn history_window_lists_searches_details_and_escapes() {
             "return document.getElementById('d-type').textContent === 'disk';",
         );
         support::axe::assert_accessible(&session, "Markdown details with the raw JSON open");
+        // The window as a person sees it, saved for the README and for review (target/screenshots).
+        session.execute("document.getElementById('raw').open = false;", json!([]));
+        for theme in ["light", "dark"] {
+            session.screenshot(&format!("history-details-markdown-{theme}"), theme);
+        }
 
         keyboard(&session);
         themes(&session);

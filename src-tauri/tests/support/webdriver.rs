@@ -207,6 +207,58 @@ impl Session {
             .and_then(|v| v.as_str().map(str::to_owned))
     }
 
+    /// Saves what the window shows now, with the theme forced to `theme` (`light` or `dark`),
+    /// as `target/screenshots/<name>.png` (WebDriver's Take Screenshot: the page as WebKit
+    /// painted it). Fails unless it is a PNG at least 720 px wide whose background is as light
+    /// or as dark as the theme says; returns the decoded image.
+    pub fn screenshot(&self, name: &str, theme: &str) -> image::RgbaImage {
+        use base64::Engine as _;
+        self.execute(
+            "document.documentElement.dataset.theme = arguments[0];",
+            json!([theme]),
+        );
+        // Two frames, so the forced theme is painted before the capture.
+        self.execute_async(
+            "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+        );
+        let encoded = self
+            .get("/screenshot")
+            .unwrap_or_else(|e| panic!("screenshot: {e}"));
+        self.execute("delete document.documentElement.dataset.theme;", json!([]));
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(encoded.as_str().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("screenshot {name}: not base64: {e}"));
+        let picture = image::load_from_memory_with_format(&png, image::ImageFormat::Png)
+            .unwrap_or_else(|e| panic!("screenshot {name}: not a PNG: {e}"))
+            .to_rgba8();
+        assert!(
+            picture.width() >= 720,
+            "screenshot {name}: {}px wide",
+            picture.width()
+        );
+        // The page's background, just inside the bottom-left corner: dark means dark.
+        let corner = picture.get_pixel(2, picture.height() - 3);
+        let luma =
+            (u32::from(corner[0]) * 299 + u32::from(corner[1]) * 587 + u32::from(corner[2]) * 114)
+                / 1000;
+        match theme {
+            "dark" => assert!(
+                luma < 80,
+                "screenshot {name}: dark theme but background {corner:?}"
+            ),
+            _ => assert!(
+                luma > 180,
+                "screenshot {name}: light theme but background {corner:?}"
+            ),
+        }
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("../screenshots");
+        std::fs::create_dir_all(&dir).expect("screenshots dir");
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, &png).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        eprintln!("saved {}", path.display());
+        picture
+    }
+
     pub fn close(self) {
         let _ = ureq::delete(&self.base).call();
     }
