@@ -514,6 +514,7 @@ exclude_types = ["heartbeat"]
 title_template = "{data.repo}: {data.status}"
 body_template = "{{ {data.message} }} from {subscription}"
 interval_secs = 60
+markdown = true
 
 [[subscription]]
 id = "alerts"
@@ -572,6 +573,10 @@ quiet_hours = { start = "22:00", end = "07:00", days = ["fri", "saturday"] }
             Some("{{ {data.message} }} from {subscription}")
         );
         assert_eq!((n.burst, n.interval_secs), (None, Some(60)));
+        assert!(
+            n.markdown && !a.notify.markdown,
+            "off unless the table says so"
+        );
 
         let g = &config.notifications;
         assert_eq!((g.burst, g.interval_secs), (3, 30));
@@ -813,6 +818,11 @@ quiet_hours = { start = "22:00", end = "07:00", days = ["fri", "saturday"] }
                     "{ok}[subscription.notify]\nallow_http_images = \"yes\"\n"
                 )),
                 "subscription[0].notify.allow_http_images",
+                "boolean",
+            ),
+            (
+                sub(&format!("{ok}[subscription.notify]\nmarkdown = \"yes\"\n")),
+                "subscription[0].notify.markdown",
                 "boolean",
             ),
             ("subscription = 3\n".into(), "subscription", "sequence"),

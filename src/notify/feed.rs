@@ -55,7 +55,7 @@ pub struct FeedRow {
     pub priority: Priority,
     /// Text tags (emoji shortcodes are already in the title).
     pub tags: Vec<String>,
-    /// The payload said its message is Markdown.
+    /// The message is Markdown: the payload said so, or its subscription has `markdown = true`.
     pub markdown: bool,
 }
 
@@ -77,7 +77,8 @@ pub struct FeedDetails {
     pub details: EventDetails,
     /// The row the list shows.
     pub row: FeedRow,
-    /// The message: Markdown as an allowlisted tree when the payload says so, else paragraphs.
+    /// The message: Markdown as an allowlisted tree when the payload or its subscription says
+    /// so, else paragraphs.
     pub message: Vec<Block>,
     /// The image the event offers (an http(s) URL, not to be fetched by the page): the shell
     /// looks it up in the image cache.
@@ -135,7 +136,8 @@ pub fn feed_row(
 }
 
 /// The details of one event: its row, and the whole message (Markdown rendered to blocks when
-/// the payload says so and no body template replaces it).
+/// the payload or the subscription says so and no body template replaces it: a template's text
+/// is shown as written, as in the notification).
 pub fn feed_details(
     details: EventDetails,
     sub: FeedSubscription<'_>,
@@ -273,5 +275,50 @@ mod tests {
             &NotificationPrefs::default(),
         );
         assert_eq!(plain.message, markdown::plain_blocks("**not bold**\nline"));
+    }
+
+    #[test]
+    fn a_markdown_subscription_renders_messages_the_payload_did_not_declare() {
+        let markdown: SubscriptionNotifyPrefs = toml::from_str("markdown = true").expect("prefs");
+        let plain = SubscriptionNotifyPrefs::default();
+        let event = || {
+            EventDetails::from(stored(
+                "message",
+                r#"{"title":"T","message":"**bold** text\n\n- one"}"#,
+            ))
+        };
+        let details = |prefs| feed_details(event(), sub(prefs), &NotificationPrefs::default());
+
+        let rendered = details(&markdown);
+        assert!(rendered.row.markdown);
+        assert!(
+            matches!(
+                &rendered.message[..],
+                [Block::Paragraph { content }, Block::List { .. }]
+                    if matches!(content[0], markdown::Inline::Strong { .. })
+            ),
+            "{:?}",
+            rendered.message
+        );
+        assert_eq!(
+            rendered.row.preview, "bold text\n• one",
+            "the card strips markup"
+        );
+
+        let as_text = details(&plain);
+        assert!(!as_text.row.markdown);
+        assert_eq!(
+            as_text.message,
+            markdown::plain_blocks("**bold** text\n\n- one")
+        );
+        assert_eq!(as_text.row.preview, "**bold** text\n- one");
+
+        // A body template replaces the message, and its text is shown as written, as it is
+        // for a payload that says `markdown: true`.
+        let templated: SubscriptionNotifyPrefs =
+            toml::from_str("markdown = true\nbody_template = \"**{data.title}**\"").expect("prefs");
+        let shown = details(&templated);
+        assert_eq!(shown.message, markdown::plain_blocks("**T**"));
+        assert_eq!(shown.row.preview, "**T**");
     }
 }

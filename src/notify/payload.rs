@@ -6,7 +6,8 @@
 //! comma-separated string; emoji shortcodes such as `warning` become ⚠️ in front of the title, see
 //! [`super::tags`]), `icon`, `markdown` (ntfy; or gotify's `extras["client::display"].contentType
 //! = "text/markdown"`: the body is shown with its markup stripped, see [`super::markdown`], and the
-//! flag is kept for the window), and `sequence_id` (ntfy: this message replaces an earlier one with
+//! flag is kept for the window; a subscription's `markdown` setting says the same of every
+//! message), and `sequence_id` (ntfy: this message replaces an earlier one with
 //! the same id; a subscription's `replace_key` names another field for the same purpose). The
 //! app's markers (`sse-tray.gap`, `sse-tray.skipped`) become warnings in words. Missing fields fall
 //! back: the title becomes "`<subscription name> · <event type>`", the body the data itself with its
@@ -156,8 +157,9 @@ impl Default for Limits {
     }
 }
 
-/// A subscription's own mapping settings: templates replacing the mapped title or body, and the
-/// field that says which earlier message an event replaces.
+/// A subscription's own mapping settings: templates replacing the mapped title or body, the
+/// field that says which earlier message an event replaces, and whether its messages are
+/// Markdown whatever the payload says.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Templates<'a> {
     /// Replaces the title.
@@ -167,6 +169,9 @@ pub struct Templates<'a> {
     /// The JSON field naming the message this one replaces (`replace_key`); ntfy's
     /// `sequence_id` is used when it is not set.
     pub replace_key: Option<&'a FieldPath>,
+    /// Every message is Markdown, as if each payload said `markdown: true` (the subscription's
+    /// `markdown` setting).
+    pub markdown: bool,
 }
 
 /// What a notification for one event shows: plain text, already capped.
@@ -188,8 +193,8 @@ pub struct Mapped {
     /// An http(s) image URL from the payload ([`event_image`]): not fetched here, and only
     /// fetched at all when the event is shown and its subscription allows it.
     pub image: Option<String>,
-    /// The payload said its body is Markdown; `body` has the markup stripped, the window may
-    /// render the original.
+    /// The message is Markdown (the payload said so, or its subscription treats every message
+    /// as Markdown); `body` has the markup stripped, the window may render the original.
     pub markdown: bool,
     /// The key of an earlier message this one replaces (ntfy `sequence_id`, or the
     /// subscription's `replace_key` field), one line, capped.
@@ -289,7 +294,7 @@ pub fn map_event(input: &NotifyInput, templates: Templates<'_>, limits: Limits) 
             .filter(|text| !text.trim().is_empty())
     };
 
-    let markdown = object.is_some_and(says_markdown);
+    let markdown = templates.markdown || object.is_some_and(says_markdown);
     let tags = object
         .and_then(|o| o.get("tags"))
         .map(tags_of)
@@ -822,6 +827,37 @@ mod tests {
         let plain = map(r#"{"message":"**as written**"}"#);
         assert!(!plain.markdown);
         assert_eq!(plain.body, "**as written**");
+    }
+
+    #[test]
+    fn a_markdown_subscription_strips_markup_the_payload_did_not_declare() {
+        let markdown = Templates {
+            markdown: true,
+            ..Templates::default()
+        };
+        let m = map_event(
+            &input(r###"{"message":"## Deploy **done**","markdown":false}"###),
+            markdown,
+            Limits::default(),
+        );
+        assert!(m.markdown);
+        assert_eq!(
+            m.body, "Deploy done",
+            "the subscription wins over the payload"
+        );
+
+        // A body template replaces the message: its text is shown as rendered, not stripped,
+        // as for a payload that says `markdown: true`.
+        let template = Template::parse("**{data.status}**").unwrap();
+        let templated = map_event(
+            &input(r#"{"message":"**m**","status":"red"}"#),
+            Templates {
+                body: Some(&template),
+                ..markdown
+            },
+            Limits::default(),
+        );
+        assert_eq!(templated.body, "**red**");
     }
 
     #[test]

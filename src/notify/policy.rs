@@ -574,6 +574,7 @@ fn map_and_match(
         title: sub.title_template.as_ref(),
         body: sub.body_template.as_ref(),
         replace_key: sub.replace_key.as_ref(),
+        markdown: sub.markdown,
     };
     let mut mapped = map_event(input, templates, prefs.limits());
     let rule = if sub.rule.is_empty() {
@@ -1197,6 +1198,32 @@ mod tests {
         let out = policy.decide(&event("ci", 2, "not json <b>"), at(0));
         assert!(
             matches!(&out[..], [Decision::Show(n)] if n.mapped.title == ":" && n.mapped.body == "by")
+        );
+    }
+
+    #[test]
+    fn a_markdown_subscription_notifies_with_the_markup_stripped() {
+        let mut policy = NotificationPolicy::new(NotificationPrefs::default());
+        let data = r#"{"title":"Deploy","message":"**bold** and [log](https://x.io)"}"#;
+        policy.set_subscription(
+            SubscriptionId::new("md"),
+            SubscriptionNotifyPrefs {
+                markdown: true,
+                ..Default::default()
+            },
+        );
+        let shown = |out: Vec<Decision>| match &out[..] {
+            [Decision::Show(n)] => (n.mapped.body.clone(), n.mapped.markdown),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            shown(policy.decide(&event("md", 1, data), at(0))),
+            ("bold and log".to_owned(), true)
+        );
+        assert_eq!(
+            shown(policy.decide(&event("plain", 2, data), at(0))),
+            ("**bold** and [log](https://x.io)".to_owned(), false),
+            "only where the subscription says so"
         );
     }
 

@@ -37,6 +37,7 @@
 //! replace_key = "job.id"                # a message with the same value replaces the earlier one
 //! images = true                         # fetch an event's icon/attachment image (see `images`)
 //! allow_http_images = false             # true: also over plain http, not only https
+//! markdown = false                      # true: every message is Markdown, as if the payload said so
 //!
 //! [[subscription.notify.rule]]          # ordered; the first match wins (see `rules`)
 //! event_type = "build"
@@ -159,6 +160,10 @@ pub struct SubscriptionNotifyPrefs {
     /// Also fetch images over plain `http://` (a LAN server); by default only `https://`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub allow_http_images: bool,
+    /// Every event's message is Markdown, as if each payload said `markdown: true` (for a
+    /// server that sends Markdown without saying so); off by default.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub markdown: bool,
 }
 
 fn is_default(sounds: &SoundsByPriority) -> bool {

@@ -60,6 +60,9 @@ pub struct SubscriptionForm {
     /// The notification rules as TOML `[[rule]]` tables (what `config.toml` holds under
     /// `[[subscription.notify.rule]]`); empty for none.
     pub rules: String,
+    /// Treat every message as Markdown (`notify.markdown`). `None` (a page that does not send
+    /// it) keeps the saved value, so a save from such a page does not turn it off.
+    pub markdown: Option<bool>,
 }
 
 /// The credential part of [`SubscriptionForm`].
@@ -149,6 +152,7 @@ impl Default for SubscriptionForm {
             watchdog_every: String::new(),
             watchdog_event_type: String::new(),
             rules: String::new(),
+            markdown: None,
         }
     }
 }
@@ -319,6 +323,7 @@ impl SubscriptionForm {
                 .and_then(|w| w.event_type.clone())
                 .unwrap_or_default(),
             rules: rules_as_toml(&spec.notify.rule),
+            markdown: Some(spec.notify.markdown),
         }
     }
 
@@ -391,6 +396,10 @@ impl SubscriptionForm {
         if !self.sound.trim().is_empty() {
             notify.insert("sound".into(), Value::String(self.sound.trim().to_owned()));
         }
+        let markdown = self
+            .markdown
+            .unwrap_or_else(|| previous.is_some_and(|p| p.notify.markdown));
+        notify.insert("markdown".into(), Value::Boolean(markdown));
         if !self.watchdog_every.trim().is_empty() || !self.watchdog_event_type.trim().is_empty() {
             let mut watchdog = toml::Table::new();
             watchdog.insert(
@@ -546,6 +555,7 @@ pub fn field_of_key(key: &str) -> &'static str {
             "exclude_types" => "excludeTypes",
             "min_priority" => "minPriority",
             "sound" => "sound",
+            "markdown" => "markdown",
             "rule" => "rules",
             "watchdog" => match key.split('.').nth(2).unwrap_or_default() {
                 "event_type" => "watchdogEventType",

@@ -742,6 +742,46 @@ event_type = "backup.done"
     }
 
     #[test]
+    fn a_page_that_does_not_send_markdown_keeps_the_saved_setting() {
+        let (_dir, editor) = editor();
+        let mut new = form("Docs", "https://docs.example/events");
+        new.markdown = Some(true);
+        let (snapshot, saved) = editor.save_subscription(1, &new).expect("saved");
+        let on = SubscriptionForm::from_config(&saved, false);
+        assert_eq!(on.markdown, Some(true));
+        let json = serde_json::to_value(&on).expect("json");
+        assert_eq!(json["markdown"], true, "the page's field is `markdown`");
+
+        // A page from before the setting sends the form without the field.
+        let mut old_page = json;
+        old_page
+            .as_object_mut()
+            .expect("an object")
+            .remove("markdown");
+        old_page["name"] = "Docs, renamed".into();
+        let old_page: SubscriptionForm = serde_json::from_value(old_page).expect("still reads");
+        assert_eq!(old_page.markdown, None);
+        let (snapshot, kept) = editor
+            .save_subscription(snapshot.revision, &old_page)
+            .expect("saved");
+        assert_eq!(kept.name, "Docs, renamed");
+        assert!(
+            kept.notify.markdown,
+            "not turned off by a page that does not know it"
+        );
+
+        // Unticked on a page that knows it: off, and left out of the file.
+        let off = SubscriptionForm {
+            markdown: Some(false),
+            ..SubscriptionForm::from_config(&kept, false)
+        };
+        let (_, off) = editor.save_subscription(snapshot.revision, &off).unwrap();
+        assert!(!off.notify.markdown);
+        let text = std::fs::read_to_string(editor.config().path()).unwrap();
+        assert!(!text.contains("markdown"), "{text}");
+    }
+
+    #[test]
     fn rules_are_edited_as_text_and_tested_on_a_pasted_payload() {
         let (_dir, editor) = editor();
         let mut f = form("Builds", "https://ci.example.com/events");
@@ -804,7 +844,9 @@ event_type = "backup.done"
         new.sound = "message-new-instant".into();
         new.watchdog_every = "26h".into();
         new.watchdog_event_type = "backup.done".into();
+        new.markdown = Some(true);
         let (snapshot, saved) = editor.save_subscription(1, &new).expect("saved");
+        assert!(saved.notify.markdown);
         assert_eq!(saved.id.as_str(), "build-events");
         assert_eq!(on_disk(&editor), snapshot.config);
         let back = SubscriptionForm::from_config(&saved, false);
