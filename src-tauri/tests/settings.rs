@@ -216,6 +216,8 @@ async fn settings_window_edits_subscriptions_live_with_keyring_secrets() {
         select_subscription(&session, "secured");
         click(&session, "#f-secret-replace");
         type_into(&session, "f-secret", GOOD);
+        // Its messages are Markdown even though its payloads do not say so.
+        click(&session, "#f-markdown");
         let message = save(&session);
         assert_eq!(message, "Saved.", "replacing the token");
     });
@@ -250,6 +252,7 @@ async fn settings_window_edits_subscriptions_live_with_keyring_secrets() {
         }
     }
     assert!(config_text.contains("type = \"bearer\""), "{config_text}");
+    assert!(config_text.contains("markdown = true"), "{config_text}");
     assert_eq!(
         keep.request_count(),
         1,
@@ -260,6 +263,11 @@ async fn settings_window_edits_subscriptions_live_with_keyring_secrets() {
     let edited_url = format!("{}?v=2", secured.url);
     tokio::task::block_in_place(|| {
         select_subscription(&session, "secured");
+        assert_eq!(
+            session.execute("return document.getElementById('f-markdown').checked;", json!([])),
+            json!(true),
+            "the saved Markdown setting, shown again"
+        );
         type_into(&session, "f-url", &edited_url);
         save(&session);
     });

@@ -70,7 +70,7 @@ export function fillForm(sub: SubscriptionForm): void {
   input('f-exclude-types').value = sub.excludeTypes.join(', ');
   select('f-min-priority').value = sub.minPriority ?? '';
   input('f-mute').checked = sub.mute;
-  input('f-markdown').checked = sub.markdown;
+  input('f-markdown').checked = sub.markdown === true;
   input('f-title-template').value = sub.titleTemplate;
   input('f-body-template').value = sub.bodyTemplate;
   input('f-ca-file').value = sub.tlsCaFile;
