@@ -5,6 +5,8 @@
 //! blocking thread, never on the runtime that keeps subscriptions alive.
 
 pub mod api;
+#[cfg(test)]
+mod bindings;
 pub mod history;
 pub mod settings;
 
