@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
 
 /// Why the file on disk is not the configuration that runs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct ConfigProblem {
     /// The offending key (`subscription[0].url`, `line 3, column 7`), or `(file)` when the file
     /// as a whole could not be read.

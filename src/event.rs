@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 /// A subscription's stable identifier (from `config.toml`): the key of its history rows and of its
 /// resume state, so renaming a subscription loses neither.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(transparent)]
 pub struct SubscriptionId(pub String);
 

@@ -23,7 +23,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 /// One subscription as the windows list it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ts_rs::TS)]
 pub struct SubscriptionInfo {
     /// Its id.
     pub id: SubscriptionId,
@@ -34,7 +34,7 @@ pub struct SubscriptionInfo {
 }
 
 /// A live update pushed to the history page.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ts_rs::TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum UiUpdate {
     /// A new event was stored.
@@ -59,7 +59,7 @@ pub enum UiUpdate {
 }
 
 /// The tray's state in words, as the window shows it in its header.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ts_rs::TS)]
 pub struct StatusView {
     /// The tray's status line.
     pub status_line: String,

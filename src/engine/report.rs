@@ -57,7 +57,7 @@ pub enum Notice {
 }
 
 /// The state of one subscription, as shown in the tray and in diagnostics.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum ConnectionState {
     /// A request is on its way or waiting for response headers.
@@ -121,7 +121,7 @@ impl ConnectionState {
 }
 
 /// Why a connection ended; every variant is worth retrying.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error, ts_rs::TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Failure {
     /// The connection could not be made or broke (refused, reset, DNS, TLS).
@@ -174,7 +174,7 @@ pub enum Failure {
 }
 
 /// Why a subscription stopped for good.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error, ts_rs::TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum StopReason {
     /// The app is quitting or the subscription was removed or disabled.

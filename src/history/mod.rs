@@ -40,7 +40,9 @@ use serde::{Deserialize, Serialize};
 
 /// The key of a stored event: its SQLite rowid. Keys only ever increase and are never reused
 /// after a delete, so a key is a stable paging cursor.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ts_rs::TS,
+)]
 #[serde(transparent)]
 pub struct EventKey(pub i64);
 
@@ -77,7 +79,7 @@ impl InsertOutcome {
 /// buttons ([`crate::notify::payload::event_link`], [`crate::notify::action_spec`]), so the page
 /// needs no URL rules of its own. [`HistoryStore::event_details`] fills in the results;
 /// `From<StoredEvent>` leaves them empty.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct EventDetails {
     /// The event (serialized inline: the page sees `key`, `data`, … next to `link`).
     #[serde(flatten)]
@@ -108,7 +110,7 @@ impl From<StoredEvent> for EventDetails {
 }
 
 /// What one run of an event's `http` action got, as kept in history.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ActionResult {
     /// Which action of the event.
     pub index: usize,
@@ -121,7 +123,7 @@ pub struct ActionResult {
 }
 
 /// One event as stored in history.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct StoredEvent {
     /// Its key (newest events have the largest keys).
     pub key: EventKey,

@@ -83,13 +83,14 @@ pub enum ActionKind {
 
 /// An action as the history window shows it: enough to draw the button and to say what it will
 /// do, without the request's headers and body.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct ActionSummary {
     /// Its position: what `run_action` is called with.
     pub index: usize,
     /// The button's text.
     pub label: String,
     /// `view`, `http` or `clear`.
+    #[ts(type = r#""view" | "http" | "clear""#)]
     pub kind: &'static str,
     /// `view`: the URL that opens.
     pub url: Option<String>,

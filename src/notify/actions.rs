@@ -43,7 +43,7 @@ pub const CONFIRMED_FILE: &str = "action-hosts.json";
 /// `{"type": "needs_confirmation", "host": …, "method": …, "url": …}`, `{"type": "opened",
 /// "url": …}`, `{"type": "sent", "status": 200}`, `{"type": "failed", "error": …}` or
 /// `{"type": "cleared"}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ActionOutcome {
     /// An `http` action to a host this subscription has not been allowed to send to: ask the

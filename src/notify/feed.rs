@@ -31,7 +31,7 @@ pub struct FeedSubscription<'a> {
 }
 
 /// One row of the history feed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct FeedRow {
     /// The history key.
     pub key: EventKey,
@@ -60,7 +60,7 @@ pub struct FeedRow {
 }
 
 /// One page of the feed, newest first.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct FeedPage {
     /// The rows.
     pub rows: Vec<FeedRow>,
@@ -70,7 +70,7 @@ pub struct FeedPage {
 
 /// One event for the details pane: the stored event with its judged link and actions, its row,
 /// the whole message as blocks, and its image.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct FeedDetails {
     /// The event, link and actions (serialized inline).
     #[serde(flatten)]

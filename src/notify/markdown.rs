@@ -102,7 +102,7 @@ fn link_end(chars: &[char], open: usize) -> Option<(usize, usize)> {
 }
 
 /// A block of a rendered message.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Block {
     /// A paragraph.
@@ -139,7 +139,7 @@ pub enum Block {
 }
 
 /// Text within a block.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Inline {
     /// Plain text (raw HTML in the message arrives here too, as text).

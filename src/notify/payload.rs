@@ -40,7 +40,9 @@ use crate::untrusted::{one_line, text_block};
 pub const MAX_JSON_BYTES: usize = 64 * 1024;
 
 /// Event priority, ntfy's five levels.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, ts_rs::TS,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Priority {
     /// 1: stored only, unless `min_priority` allows it.

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// One subscription as the form shows and submits it. Missing fields take the defaults of a
 /// new subscription (enabled, automatic idle timeout, `Last-Event-ID`, no credential).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default, rename_all = "camelCase")]
 pub struct SubscriptionForm {
     /// `None` for a new subscription; fixed once saved (it keys history and resume state).
@@ -66,7 +66,7 @@ pub struct SubscriptionForm {
 }
 
 /// The credential part of [`SubscriptionForm`].
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default, rename_all = "camelCase")]
 pub struct AuthForm {
     /// `"none"`, `"bearer"`, `"basic"` or `"header"`.
@@ -98,7 +98,7 @@ impl std::fmt::Debug for AuthForm {
 }
 
 /// The resume part of [`SubscriptionForm`].
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default, rename_all = "camelCase")]
 pub struct ResumeForm {
     /// `"header"`, `"query"` or `"none"`.
@@ -108,7 +108,7 @@ pub struct ResumeForm {
 }
 
 /// The idle-timeout part of [`SubscriptionForm`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default, rename_all = "camelCase")]
 pub struct IdleTimeoutForm {
     /// Let the engine decide.
@@ -158,7 +158,7 @@ impl Default for SubscriptionForm {
 }
 
 /// One extra header row.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct HeaderForm {
     /// Header name.
@@ -191,7 +191,7 @@ fn rules_as_toml(rules: &[crate::notify::rules::Rule]) -> String {
 }
 
 /// The global notification settings as the form shows them.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default, rename_all = "camelCase")]
 pub struct NotificationsForm {
     /// Master switch.
@@ -207,7 +207,7 @@ pub struct NotificationsForm {
 }
 
 /// Quiet hours as two `HH:MM` times.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct QuietHoursForm {
     /// When they start.

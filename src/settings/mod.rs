@@ -31,7 +31,7 @@ use serde::Serialize;
 use std::sync::Arc;
 
 /// Why a form was not saved: a message, and the fields to mark.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, thiserror::Error, ts_rs::TS)]
 #[error("{message}")]
 pub struct FormErrors {
     /// The whole story in one sentence (shown when no field matches).
@@ -44,7 +44,7 @@ pub struct FormErrors {
 }
 
 /// One field's error.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct FieldError {
     /// The form field (`url`, `auth.secret`, `titleTemplate` …).
     pub field: String,
@@ -104,7 +104,7 @@ pub struct SettingsEditor {
 }
 
 /// What an import did.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Imported {
     /// The configuration now saved, and its revision.
@@ -545,7 +545,7 @@ pub fn notification_prefs(
 
 /// What a sample event would do under a form's notification settings: the settings window's
 /// "Test rules" box. Nothing is shown or stored.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct RuleTestView {
     /// The rule that matched, in words ("rule 2, quiet greens"), or `None`.

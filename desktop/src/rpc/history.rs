@@ -31,12 +31,26 @@ impl Serialize for CommandError {
     }
 }
 
+/// The page gets a `string` (no type of its own in the TypeScript).
+impl ts_rs::TS for CommandError {
+    type WithoutGenerics = Self;
+    type OptionInnerType = Self;
+    fn name(_: &ts_rs::Config) -> String {
+        "string".to_owned()
+    }
+    fn inline(cfg: &ts_rs::Config) -> String {
+        Self::name(cfg)
+    }
+}
+
 /// A history command's result.
 pub type Result<T> = std::result::Result<T, CommandError>;
 
-/// One page request from the list.
-#[derive(Debug, Default, Deserialize)]
+/// One page request from the list. Every field may be left out (`serde(default)`), so the
+/// TypeScript marks the optional ones optional.
+#[derive(Debug, Default, Deserialize, ts_rs::TS)]
 #[serde(default, rename_all = "camelCase")]
+#[ts(optional_fields = nullable)]
 pub struct PageRequest {
     /// Only rows older than this key (the previous page's cursor).
     pub before: Option<i64>,
@@ -67,14 +81,14 @@ impl From<PageRequest> for HistoryQuery {
 }
 
 /// What the filter controls offer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct Filters {
     subscriptions: Vec<SubscriptionInfo>,
     event_types: Vec<String>,
 }
 
 /// What the page gets when it starts listening (the windows process adds any pending focus).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct Hello {
     status: StatusView,
     notices: Vec<String>,

@@ -1,8 +1,12 @@
 //! The windows' requests, answered here in the tray process: the windows process forwards every
 //! page command by name with its named arguments ([`sse_tray::window_link`]), and [`dispatch`]
-//! turns it into a typed call. Blocking work (SQLite, the keyring, the config file) runs on a
+//! turns it into a typed call: each command's name, arguments, answer and error are declared
+//! once, in [`api`]. Blocking work (SQLite, the keyring, the config file) runs on a
 //! blocking thread, never on the runtime that keeps subscriptions alive.
 
+pub mod api;
+#[cfg(test)]
+mod bindings;
 pub mod history;
 pub mod settings;
 
@@ -10,7 +14,6 @@ use crate::state::AppState;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use sse_tray::settings::FormErrors;
 use std::sync::Arc;
 
 /// A call's outcome: the value the page gets, or the error it gets (a string, or a form's
@@ -42,134 +45,174 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| Value::String(format!("the task failed: {e}")))
 }
 
-macro_rules! args {
-    ($method:expr, $args:expr, { $($name:ident : $ty:ty),* $(,)? }) => {{
-        #[derive(serde::Deserialize)]
-        struct Args { $($name: $ty),* }
-        let Args { $($name),* } = arguments::<Args>($method, $args)?;
-        ($($name),*)
-    }};
+/// What a handler gives: its command's answer or error, or (outer) the call's own failure, such
+/// as a blocking task that died, which the page gets as a string.
+type Handled<C> = std::result::Result<
+    std::result::Result<<C as api::Command>::Output, <C as api::Command>::Error>,
+    Value,
+>;
+
+/// Answers one call: its command's declared arguments, given to its handler.
+async fn serve<C: api::Command>(
+    _: C,
+    args: Value,
+    handler: impl AsyncFnOnce(C::Args) -> Handled<C>,
+) -> Answer {
+    let args = arguments::<C::Args>(C::NAME, args)?;
+    answer(handler(args).await?)
 }
 
 /// Answers one call from the windows process.
 pub async fn dispatch(state: &Arc<AppState>, method: &str, args: Value) -> Answer {
+    use api::Call;
     use history as h;
     use settings as s;
-    match method {
-        "hello" => answer::<_, ()>(Ok(h::hello(state))),
-        "history_page" => {
-            let query = args!(method, args, { query: h::PageRequest });
-            answer(blocking(state, move |st| h::history_page(st, query)).await?)
+    let Some(call) = Call::named(method) else {
+        return Err(Value::String(format!("unknown command `{method}`")));
+    };
+    match call {
+        Call::HelloCall(c) => serve(c, args, async |_| Ok(Ok(h::hello(state)))).await,
+        Call::HistoryPage(c) => {
+            serve(c, args, async |a| {
+                blocking(state, move |st| h::history_page(st, a.query)).await
+            })
+            .await
         }
-        "history_event" => {
-            let key = args!(method, args, { key: i64 });
-            answer(blocking(state, move |st| h::history_event(st, key)).await?)
+        Call::HistoryEvent(c) => {
+            serve(c, args, async |a| {
+                blocking(state, move |st| h::history_event(st, a.key)).await
+            })
+            .await
         }
-        "history_filters" => answer(blocking(state, h::history_filters).await?),
-        "mark_read" => {
-            let keys = args!(method, args, { keys: Vec<i64> });
-            answer(blocking(state, move |st| h::mark_read(st, keys)).await?)
+        Call::HistoryFilters(c) => {
+            serve(c, args, async |_| blocking(state, h::history_filters).await).await
         }
-        "mark_all_read" => {
-            let subscription = args!(method, args, { subscription: Option<String> });
-            answer(blocking(state, move |st| h::mark_all_read(st, subscription)).await?)
+        Call::MarkRead(c) => {
+            serve(c, args, async |a| {
+                blocking(state, move |st| h::mark_read(st, a.keys)).await
+            })
+            .await
         }
-        "clear_history" => {
-            let subscription = args!(method, args, { subscription: Option<String> });
-            answer(blocking(state, move |st| h::clear_history(st, subscription)).await?)
+        Call::MarkAllRead(c) => {
+            serve(c, args, async |a| {
+                blocking(state, move |st| h::mark_all_read(st, a.subscription)).await
+            })
+            .await
         }
-        "open_link" => {
-            let url = args!(method, args, { url: String });
-            answer(h::open_link(&url))
+        Call::ClearHistory(c) => {
+            serve(c, args, async |a| {
+                blocking(state, move |st| h::clear_history(st, a.subscription)).await
+            })
+            .await
         }
-        "run_action" => {
-            let (key, index, confirmed) =
-                args!(method, args, { key: i64, index: usize, confirmed: bool });
-            answer::<_, ()>(Ok(h::run_action(state, key, index, confirmed).await))
+        Call::OpenLink(c) => serve(c, args, async |a| Ok(h::open_link(&a.url))).await,
+        Call::RunAction(c) => {
+            serve(c, args, async |a| {
+                Ok(Ok(h::run_action(state, a.key, a.index, a.confirmed).await))
+            })
+            .await
         }
         // What the tray menu offers, from the window where no tray shows the icon.
-        "set_paused" => {
-            let paused = args!(method, args, { paused: bool });
-            crate::tray::set_paused(state, paused);
-            answer::<_, ()>(Ok(paused))
+        Call::SetPaused(c) => {
+            serve(c, args, async |a| {
+                crate::tray::set_paused(state, a.paused);
+                Ok(Ok(a.paused))
+            })
+            .await
         }
-        "quit_app" => {
-            tracing::info!("quit from the window");
-            state.cancel.cancel();
-            answer::<_, ()>(Ok(()))
+        Call::QuitApp(c) => {
+            serve(c, args, async |_| {
+                tracing::info!("quit from the window");
+                state.cancel.cancel();
+                Ok(Ok(()))
+            })
+            .await
         }
-        "settings_get" => answer(blocking(state, s::settings_get).await?),
-        "settings_save_subscription" => {
-            let (form, revision) =
-                args!(method, args, { form: sse_tray::settings::SubscriptionForm, revision: u64 });
-            answer(
+        Call::SettingsGet(c) => {
+            serve(c, args, async |_| blocking(state, s::settings_get).await).await
+        }
+        Call::SettingsSaveSubscription(c) => {
+            serve(c, args, async |a| {
                 blocking(state, move |st| {
-                    s::settings_save_subscription(st, form, revision)
+                    s::settings_save_subscription(st, a.form, a.revision)
                 })
-                .await?,
-            )
+                .await
+            })
+            .await
         }
-        "settings_delete_subscription" => {
-            let (id, revision) = args!(method, args, { id: String, revision: u64 });
-            answer(
+        Call::SettingsDeleteSubscription(c) => {
+            serve(c, args, async |a| {
                 blocking(state, move |st| {
-                    s::settings_delete_subscription(st, id, revision)
+                    s::settings_delete_subscription(st, a.id, a.revision)
                 })
-                .await?,
-            )
+                .await
+            })
+            .await
         }
-        "settings_set_enabled" => {
-            let (id, enabled, revision) =
-                args!(method, args, { id: String, enabled: bool, revision: u64 });
-            answer(
+        Call::SettingsSetEnabled(c) => {
+            serve(c, args, async |a| {
                 blocking(state, move |st| {
-                    s::settings_set_enabled(st, id, enabled, revision)
+                    s::settings_set_enabled(st, a.id, a.enabled, a.revision)
                 })
-                .await?,
-            )
+                .await
+            })
+            .await
         }
-        "settings_test_connection" => {
-            let form = args!(method, args, { form: sse_tray::settings::SubscriptionForm });
-            match blocking(state, move |st| s::test_connection_spec(st, &form)).await? {
-                Ok(spec) => answer::<_, FormErrors>(Ok(s::probe(spec).await)),
-                Err(errors) => answer::<(), _>(Err(errors)),
-            }
+        Call::SettingsTestConnection(c) => {
+            serve(c, args, async |a| {
+                Ok(
+                    match blocking(state, move |st| s::test_connection_spec(st, &a.form)).await? {
+                        Ok(spec) => Ok(s::probe(spec).await),
+                        Err(errors) => Err(errors),
+                    },
+                )
+            })
+            .await
         }
-        "settings_test_rules" => {
-            let (form, payload, event_type) = args!(method, args, {
-                form: sse_tray::settings::SubscriptionForm, payload: String, event_type: String
-            });
-            answer(s::settings_test_rules(state, form, payload, event_type))
+        Call::SettingsTestRules(c) => {
+            serve(c, args, async |a| {
+                Ok(s::settings_test_rules(
+                    state,
+                    a.form,
+                    a.payload,
+                    a.event_type,
+                ))
+            })
+            .await
         }
-        "settings_save_notifications" => {
-            let (form, revision) = args!(method, args, {
-                form: sse_tray::settings::NotificationsForm, revision: u64
-            });
-            answer(
+        Call::SettingsSaveNotifications(c) => {
+            serve(c, args, async |a| {
                 blocking(state, move |st| {
-                    s::settings_save_notifications(st, form, revision)
+                    s::settings_save_notifications(st, a.form, a.revision)
                 })
-                .await?,
-            )
+                .await
+            })
+            .await
         }
-        "settings_set_dnd" => {
-            let choice = args!(method, args, { choice: s::DndRequest });
-            answer(s::settings_set_dnd(state, choice))
+        Call::SettingsSetDnd(c) => {
+            serve(c, args, async |a| Ok(s::settings_set_dnd(state, a.choice))).await
         }
-        "settings_set_autostart" => {
-            let enabled = args!(method, args, { enabled: bool });
-            answer(blocking(state, move |_| s::settings_set_autostart(enabled)).await?)
+        Call::SettingsSetAutostart(c) => {
+            serve(c, args, async |a| {
+                blocking(state, move |_| s::settings_set_autostart(a.enabled)).await
+            })
+            .await
         }
-        "diagnostics" => answer(s::diagnostics(state)),
-        "reconnect_now" => {
-            let id = args!(method, args, { id: String });
-            answer(blocking(state, move |st| s::reconnect_now(st, id)).await?)
+        Call::Diagnostics(c) => serve(c, args, async |_| Ok(s::diagnostics(state))).await,
+        Call::ReconnectNow(c) => {
+            serve(c, args, async |a| {
+                blocking(state, move |st| s::reconnect_now(st, a.id)).await
+            })
+            .await
         }
-        "settings_export" => answer(blocking(state, s::settings_export).await?),
-        "settings_import" => {
-            let (text, revision) = args!(method, args, { text: String, revision: u64 });
-            answer(blocking(state, move |st| s::settings_import(st, text, revision)).await?)
+        Call::SettingsExport(c) => {
+            serve(c, args, async |_| blocking(state, s::settings_export).await).await
         }
-        other => Err(Value::String(format!("unknown command `{other}`"))),
+        Call::SettingsImport(c) => {
+            serve(c, args, async |a| {
+                blocking(state, move |st| s::settings_import(st, a.text, a.revision)).await
+            })
+            .await
+        }
     }
 }

@@ -31,21 +31,21 @@ pub type Result<T> = std::result::Result<T, FormErrors>;
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The keyring's state for the page.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct KeyringView {
     available: bool,
     reason: Option<String>,
 }
 
 /// Start at login, and why it could not be changed if it could not.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct AutostartView {
     enabled: bool,
     error: Option<String>,
 }
 
 /// Do-not-disturb for the page.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DndView {
     active: bool,
@@ -53,7 +53,7 @@ pub struct DndView {
 }
 
 /// Everything the settings page shows when it loads.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SettingsView {
     revision: u64,
@@ -155,7 +155,7 @@ pub fn settings_set_enabled(
 }
 
 /// What "Test connection" shows.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ProbeView {
     ok: bool,
@@ -240,7 +240,7 @@ pub fn settings_save_notifications(
 }
 
 /// A do-not-disturb choice, as in the tray menu.
-#[derive(Clone, Copy, Debug, Deserialize)]
+#[derive(Clone, Copy, Debug, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub enum DndRequest {
     /// Notifications flow again.
@@ -279,7 +279,7 @@ pub fn settings_set_autostart(enabled: bool) -> Result<AutostartView> {
 }
 
 /// One subscription's diagnostics for the page.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DiagnosticsView {
     id: SubscriptionId,
@@ -305,14 +305,14 @@ pub struct DiagnosticsView {
 }
 
 /// A past error and when it happened.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct ErrorView {
     message: String,
     at: i64,
 }
 
 /// The diagnostics poll's answer. (Configuration changes are pushed as `config-changed`.)
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DiagnosticsPoll {
     config_error: Option<ConfigProblem>,
@@ -392,7 +392,7 @@ pub fn reconnect_now(state: &AppState, id: String) -> Result<()> {
 }
 
 /// The export's answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ExportView {
     toml: String,

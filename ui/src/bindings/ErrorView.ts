@@ -1,0 +1,7 @@
+// Generated from the Rust types by desktop/src/rpc/bindings.rs (ts-rs). Do not edit.
+// Regenerate: UPDATE_UI_BINDINGS=1 cargo test -p sse-tray-desktop ui_bindings
+
+/**
+ * A past error and when it happened.
+ */
+export type ErrorView = { message: string, at: number, };
