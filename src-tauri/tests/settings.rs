@@ -264,7 +264,10 @@ async fn settings_window_edits_subscriptions_live_with_keyring_secrets() {
     tokio::task::block_in_place(|| {
         select_subscription(&session, "secured");
         assert_eq!(
-            session.execute("return document.getElementById('f-markdown').checked;", json!([])),
+            session.execute(
+                "return document.getElementById('f-markdown').checked;",
+                json!([])
+            ),
             json!(true),
             "the saved Markdown setting, shown again"
         );

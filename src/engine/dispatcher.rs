@@ -183,30 +183,29 @@ impl Dispatcher {
         if !self.search_index_behind {
             return reports.blocking_recv();
         }
+        // The timer must be created inside the runtime's context, hence the async block.
+        let next = runtime
+            .block_on(async { tokio::time::timeout(INDEX_AFTER_QUIET, reports.recv()).await });
+        if let Ok(next) = next {
+            return next;
+        }
+        // Quiet: index step after step for as long as nothing is waiting.
         loop {
-            // The timer must be created inside the runtime's context, hence the async block.
-            let next = runtime
-                .block_on(async { tokio::time::timeout(INDEX_AFTER_QUIET, reports.recv()).await });
-            match next {
-                Ok(next) => return next,
-                Err(_quiet) => loop {
-                    match reports.try_recv() {
-                        Ok(next) => return Some(next),
-                        Err(mpsc::error::TryRecvError::Disconnected) => return None,
-                        Err(mpsc::error::TryRecvError::Empty) => {}
-                    }
-                    match self.history.sync_search_index(INDEX_STEP_ROWS) {
-                        Ok(0) => {
-                            self.search_index_behind = false;
-                            return reports.blocking_recv();
-                        }
-                        Ok(_) => {}
-                        Err(error) => {
-                            tracing::warn!("search index update failed: {error}");
-                            return reports.blocking_recv();
-                        }
-                    }
-                },
+            match reports.try_recv() {
+                Ok(next) => return Some(next),
+                Err(mpsc::error::TryRecvError::Disconnected) => return None,
+                Err(mpsc::error::TryRecvError::Empty) => {}
+            }
+            match self.history.sync_search_index(INDEX_STEP_ROWS) {
+                Ok(0) => {
+                    self.search_index_behind = false;
+                    return reports.blocking_recv();
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!("search index update failed: {error}");
+                    return reports.blocking_recv();
+                }
             }
         }
     }
