@@ -233,10 +233,15 @@ pub fn set_paused(state: &AppState, paused: bool) {
 /// Idle, it only waits. `tray` is `None` where no tray could be made: the page still hears.
 pub async fn run_refresher(state: Arc<AppState>, tray: Option<TrayIcon>) {
     let mut last = None;
+    let mut last_tray_shown = None;
     loop {
         let (status, look) = current_look(&state);
-        if last.as_ref() != Some(&status) {
-            if let Some(tray) = &tray
+        // Whether a tray shows the icon is not part of the icon's look, but the page shows its
+        // own Pause/Quit controls by it: a change of either is news for the page.
+        let tray_shown = lock(&state.model).tray_shown;
+        if last.as_ref() != Some(&status) || last_tray_shown != Some(tray_shown) {
+            if last.as_ref() != Some(&status)
+                && let Some(tray) = &tray
                 && let Err(error) = tray.update(look).await
             {
                 tracing::error!(%error, "updating the tray failed");
@@ -245,6 +250,7 @@ pub async fn run_refresher(state: Arc<AppState>, tray: Option<TrayIcon>) {
                 .windows
                 .push(&UiUpdate::Status(state.status_view(now_unix_ms())));
             last = Some(status.clone());
+            last_tray_shown = Some(tray_shown);
         }
         let counting_down = status.status_line.contains(" in ");
         // A timed do-not-disturb ends (or quiet hours begin) with nothing else happening: the

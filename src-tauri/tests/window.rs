@@ -338,6 +338,13 @@ async fn history_window_lists_searches_details_and_escapes() {
         }
 
         keyboard(&session);
+        // No tray here (no StatusNotifierWatcher on this bus): once the app's grace for a late
+        // panel is over, the window that opened before it offers what the tray menu would.
+        session.wait_for(
+            "the tray's controls in the window",
+            15,
+            "return !document.getElementById('tray-controls').hidden && document.getElementById('pause').textContent === 'Pause all';",
+        );
         themes(&session);
     });
 
