@@ -569,19 +569,19 @@ mod tests {
     fn ntfy_style_object_maps_every_field() {
         let m = map(
             r#"{"title":"Deploy","message":"main is green","url":"https://ci.example/1",
-                "priority":"high","tags":["ok","ci"],"icon":"dialog-information"}"#,
+                "priority":"high","tags":["release","ci"],"icon":"dialog-information"}"#,
         );
         assert_eq!(m.title, "Deploy");
         assert_eq!(m.body, "main is green");
         assert_eq!(m.link.as_deref(), Some("https://ci.example/1"));
         assert_eq!(m.priority, Priority::High);
-        assert_eq!(m.tags, vec!["ok", "ci"]);
+        assert_eq!(m.tags, vec!["release", "ci"]);
         assert_eq!(m.icon.as_deref(), Some("dialog-information"));
     }
 
     #[test]
     fn gotify_style_body_and_click_and_numeric_priority() {
-        let m = map(r#"{"body":"b","click":"http://x.example","priority":5,"tags":"a, b"}"#);
+        let m = map(r#"{"body":"b","click":"http://x.example","priority":5,"tags":"alpha, beta"}"#);
         assert_eq!(m.title, "Builds · build");
         assert_eq!(m.body, "b");
         assert_eq!(
@@ -590,7 +590,7 @@ mod tests {
             "normalized by the judge"
         );
         assert_eq!(m.priority, Priority::Urgent);
-        assert_eq!(m.tags, vec!["a", "b"]);
+        assert_eq!(m.tags, vec!["alpha", "beta"]);
     }
 
     #[test]
