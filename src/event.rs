@@ -7,7 +7,8 @@ use std::sync::Arc;
 /// A subscription's stable identifier (from `config.toml`): the key of its history rows and of its
 /// resume state, so renaming a subscription loses neither.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ts_rs::TS)]
-#[serde(transparent)]
+// A newtype struct is its inner value to serde already (no `transparent`, which ts-rs cannot
+// read and warns about on every build).
 pub struct SubscriptionId(pub String);
 
 impl SubscriptionId {

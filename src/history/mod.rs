@@ -43,7 +43,8 @@ use serde::{Deserialize, Serialize};
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ts_rs::TS,
 )]
-#[serde(transparent)]
+// A newtype struct is its inner value to serde already (no `transparent`, which ts-rs cannot
+// read and warns about on every build).
 pub struct EventKey(pub i64);
 
 /// What happened to one event of a batch given to [`HistoryStore::insert_batch`].
