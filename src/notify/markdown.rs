@@ -2,10 +2,11 @@
 //! notification server renders no Markdown, and raw `**bold**` or `[x](https://…)` reads badly.
 //! The window keeps the flag ([`super::Mapped::markdown`]) and may render it properly.
 //!
-//! [`to_plain`] is a readability pass for notifications, not a parser: it removes the markup
-//! people use in alerts — headings, emphasis, strike-through, inline code and fences, links and
-//! images (their text stays), block quotes and list bullets — line by line, in one pass over the
-//! characters. What it does not recognise stays as written, which is harmless in plain text.
+//! [`to_plain`] is the same tree as the details pane's, flattened to text for a notification:
+//! headings, emphasis, strike-through, code, links and images (their text stays) and quotes lose
+//! their markup, list items become `• ` (or `3. `) lines, blocks go on lines of their own. One CommonMark
+//! parser reads Markdown for both, so a notification and the window never disagree on what the
+//! markup was.
 //!
 //! [`to_blocks`] is for the history window's details pane: the message parsed by a CommonMark
 //! parser and reduced to a small allowlisted tree ([`Block`], [`Inline`]) that the page builds
@@ -15,90 +16,56 @@
 
 use serde::Serialize;
 
-/// `text` without common Markdown markup, line breaks kept.
+/// `text` without its Markdown markup, as lines of plain text.
 pub fn to_plain(text: &str) -> String {
     let mut lines = Vec::new();
-    for line in text.lines() {
-        let trimmed = line.trim_start();
-        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
-            // A fence line: the code in between stays, the fence goes.
-            continue;
-        }
-        let mut out = String::with_capacity(line.len());
-        inline(&strip_block_prefix(trimmed, line), &mut out);
-        lines.push(out);
-    }
+    plain_lines(&to_blocks(text), &mut lines);
     lines.join("\n")
 }
 
-/// Drops heading marks, quote marks and list bullets (a bullet becomes `• `).
-fn strip_block_prefix<'a>(trimmed: &'a str, line: &'a str) -> std::borrow::Cow<'a, str> {
-    let mut rest = trimmed;
-    while let Some(r) = rest.strip_prefix('>') {
-        rest = r.trim_start();
-    }
-    let hashes = rest.chars().take_while(|c| *c == '#').count();
-    if (1..=6).contains(&hashes) && rest[hashes..].starts_with(' ') {
-        return rest[hashes..].trim_start().into();
-    }
-    for bullet in ["- ", "* ", "+ "] {
-        if let Some(item) = rest.strip_prefix(bullet) {
-            return format!("• {item}").into();
-        }
-    }
-    if rest.len() == trimmed.len() {
-        line.into()
-    } else {
-        rest.into()
-    }
-}
-
-/// Emphasis, code spans, links and images within one line.
-fn inline(line: &str, out: &mut String) {
-    let chars: Vec<char> = line.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        match c {
-            '\\' if i + 1 < chars.len() && chars[i + 1].is_ascii_punctuation() => {
-                out.push(chars[i + 1]);
-                i += 2;
+/// Each block's text on lines of its own (a list item's first line with `• `).
+fn plain_lines(blocks: &[Block], lines: &mut Vec<String>) {
+    for block in blocks {
+        match block {
+            Block::Paragraph { content } | Block::Heading { content, .. } => {
+                let mut text = String::new();
+                plain_inlines(content, &mut text);
+                lines.extend(text.split('\n').map(str::to_owned));
             }
-            '*' | '~' | '`' => i += 1,
-            // `_` marks emphasis only at a word edge (snake_case stays).
-            '_' if !word_inside(&chars, i) => i += 1,
-            '!' if chars.get(i + 1) == Some(&'[') => i += 1,
-            '[' => match link_end(&chars, i) {
-                Some((text_end, after)) => {
-                    inline(&chars[i + 1..text_end].iter().collect::<String>(), out);
-                    i = after;
-                }
-                None => {
-                    out.push(c);
-                    i += 1;
-                }
-            },
-            _ => {
-                out.push(c);
-                i += 1;
+            Block::CodeBlock { text } => {
+                lines.extend(text.trim_end_matches('\n').split('\n').map(str::to_owned));
             }
+            Block::Quote { blocks } => plain_lines(blocks, lines),
+            Block::List { start, items } => {
+                for (n, item) in (start.unwrap_or(0)..).zip(items) {
+                    let mark = match start {
+                        Some(_) => format!("{n}. "),
+                        None => "• ".to_owned(),
+                    };
+                    let first = lines.len();
+                    plain_lines(item, lines);
+                    match lines.get_mut(first) {
+                        Some(line) => line.insert_str(0, &mark),
+                        None => lines.push(mark.trim_end().to_owned()),
+                    }
+                }
+            }
+            Block::Rule => lines.push("———".to_owned()),
         }
     }
 }
 
-fn word_inside(chars: &[char], i: usize) -> bool {
-    let alnum = |c: Option<&char>| c.is_some_and(|c| c.is_alphanumeric());
-    i > 0 && alnum(chars.get(i - 1)) && alnum(chars.get(i + 1))
-}
-
-/// For `[text](target)` starting at `open`: where the text ends and where the link ends.
-fn link_end(chars: &[char], open: usize) -> Option<(usize, usize)> {
-    let close = open + chars[open..].iter().position(|c| *c == ']')?;
-    if chars.get(close + 1) != Some(&'(') {
-        return None;
+fn plain_inlines(inlines: &[Inline], out: &mut String) {
+    for inline in inlines {
+        match inline {
+            Inline::Text { text } | Inline::Code { text } => out.push_str(text),
+            Inline::Break => out.push('\n'),
+            Inline::Strong { content }
+            | Inline::Emphasis { content }
+            | Inline::Strike { content }
+            | Inline::Link { content, .. } => plain_inlines(content, out),
+        }
     }
-    let end = close + 1 + chars[close + 1..].iter().position(|c| *c == ')')?;
-    Some((close, end + 1))
 }
 
 /// A block of a rendered message.
@@ -500,6 +467,15 @@ mod tests {
             ("[not a link] (x)", "[not a link] (x)"),
             ("#hashtag", "#hashtag"),
             ("", ""),
+            ("1. one\n2. **two**", "1. one\n2. two"),
+            ("7. seventh\n8. eighth", "7. seventh\n8. eighth"),
+            ("- a\n  - nested\n- b", "• a\n• nested\n• b"),
+            (
+                "first\nline\n\nsecond paragraph",
+                "first\nline\nsecond paragraph",
+            ),
+            ("above\n\n---\n\nbelow", "above\n———\nbelow"),
+            ("> quote\n>\n> > deeper", "quote\ndeeper"),
         ];
         for (markdown, plain) in cases {
             assert_eq!(to_plain(markdown), plain, "{markdown:?}");
