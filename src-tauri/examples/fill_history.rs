@@ -3,8 +3,11 @@
 //!
 //! `cargo run --release -p sse-tray-app --example fill_history -- <data dir> [count]`
 
+// The same rows as the 100,000-row window test.
+#[path = "../tests/support/fill.rs"]
+mod fill;
+
 use sse_tray::history::{HistoryQuery, HistoryStore};
-use sse_tray::{ReceivedEvent, SubscriptionId};
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -17,23 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::path::Path::new(&dir).join("history.sqlite3");
     let mut store = HistoryStore::open(&path)?;
     let started = Instant::now();
-    let base = sse_tray::event::now_unix_ms() - count as i64 * 1000;
-    for chunk_start in (0..count).step_by(1000) {
-        let batch: Vec<ReceivedEvent> = (chunk_start..(chunk_start + 1000).min(count))
-            .map(|i| ReceivedEvent {
-                subscription: SubscriptionId::new("test"),
-                id: Some(format!("fill-{i}")),
-                last_event_id: format!("fill-{i}").into(),
-                event_type: ["build", "deploy", "alert"][i % 3].to_owned(),
-                data: format!(
-                    r#"{{"title":"Build {i} finished","message":"pipeline {} on branch main","url":"https://ci.example.com/builds/{i}"}}"#,
-                    i % 97
-                ),
-                received_at: base + i as i64 * 1000,
-            })
-            .collect();
-        store.insert_batch(&batch)?;
-    }
+    fill::insert_events(&mut store, count, "https://img.example/ci.png")?;
     println!("inserted {count} events in {:?}", started.elapsed());
     let reader = HistoryStore::open(&path)?;
     for (label, search) in [

@@ -6,6 +6,7 @@
 pub mod app;
 pub mod axe;
 pub mod dbusmenu;
+pub mod fill;
 #[path = "../../../tests/support/notification_server.rs"]
 pub mod notification_server;
 pub mod push_server;
