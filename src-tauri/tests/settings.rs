@@ -505,6 +505,30 @@ async fn settings_window_edits_subscriptions_live_with_keyring_secrets() {
         requests_before,
         "an import that keeps a subscription as it was must not reconnect it"
     );
+    // Deleting asks first: No keeps it (and gives focus back to Delete), Yes removes it.
+    tokio::task::block_in_place(|| {
+        select_subscription(&session, "needs-token");
+        let asking = "return [document.getElementById('delete').hidden, document.getElementById('delete-confirm').hidden, document.activeElement.id];";
+        click(&session, "#delete");
+        assert_eq!(
+            session.execute(asking, json!([])),
+            json!([true, false, "delete-no"])
+        );
+        click(&session, "#delete-no");
+        assert_eq!(
+            session.execute(asking, json!([])),
+            json!([false, true, "delete"])
+        );
+        click(&session, "#delete");
+        click(&session, "#delete-yes");
+        session.wait_for(
+            "the deleted subscription gone from the list",
+            10,
+            "return !document.querySelector('#sub-list li[data-id=\"needs-token\"]') && document.getElementById('sub-form').hidden;",
+        );
+    });
+    let after_delete = std::fs::read_to_string(&config_file).expect("config.toml");
+    assert!(!after_delete.contains("needs-token"), "{after_delete}");
 
     // 11. Start at login: a login item that starts the app hidden.
     let autostart_dir = dirs.path().join("home/.config/autostart");

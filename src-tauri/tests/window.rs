@@ -375,6 +375,32 @@ async fn history_window_lists_searches_details_and_escapes() {
     notifications.invoke_action(build.id, "default").await;
     tokio::task::block_in_place(|| {
         session.wait_for("the clicked event's details", 10, "return document.getElementById('d-type').textContent === 'build' && document.getElementById('d-id').textContent === '3';");
+        // Clearing the history asks first: Keep changes nothing, Delete empties the list.
+        let asking = "return [document.getElementById('clear').hidden, document.getElementById('clear-confirm').hidden, document.activeElement.id];";
+        session.click(&session.find("#clear"));
+        assert_eq!(
+            session.execute(asking, json!([])),
+            json!([true, false, "clear-no"])
+        );
+        session.click(&session.find("#clear-no"));
+        let keep = session.execute(asking, json!([]));
+        assert_eq!(
+            (&keep[0], &keep[1]),
+            (&json!(false), &json!(true)),
+            "{keep}"
+        );
+        let kept = session.execute(
+            "return document.querySelectorAll('#list li').length;",
+            json!([]),
+        );
+        assert!(kept.as_u64().is_some_and(|n| n > 0), "Keep deleted: {kept}");
+        session.click(&session.find("#clear"));
+        session.click(&session.find("#clear-yes"));
+        session.wait_for(
+            "the cleared list",
+            10,
+            "return document.querySelectorAll('#list li').length === 0 && document.getElementById('details-body').hidden && !document.getElementById('clear').hidden;",
+        );
         // The header's Settings button opens the settings window.
         let settings = session.find("#open-settings");
         session.click(&settings);
@@ -395,30 +421,13 @@ const ICON_PNG: &[u8] = &[
     12, 45, 9, 0, 214, 104, 84, 129, 1, 150, 10, 117, 0, 0, 0, 0, 73, 69, 78, 68, 174, 66, 96, 130,
 ];
 
-/// Fills `dirs`' history with `count` events of the subscription `test` (as `fill_history` does).
+/// Fills `dirs`' history with `count` events (support::fill) and caches the icon they name.
 fn fill_history(dirs: &std::path::Path, count: usize) {
-    use sse_tray::history::HistoryStore;
-    use sse_tray::{ReceivedEvent, SubscriptionId};
     let data = dirs.join("data");
     std::fs::create_dir_all(&data).expect("data dir");
-    let mut store = HistoryStore::open(&data.join("history.sqlite3")).expect("history");
-    let base = sse_tray::event::now_unix_ms() - count as i64 * 1000;
-    for start in (0..count).step_by(5000) {
-        let batch: Vec<ReceivedEvent> = (start..(start + 5000).min(count))
-            .map(|i| ReceivedEvent {
-                subscription: SubscriptionId::new("test"),
-                id: Some(format!("fill-{i}")),
-                last_event_id: format!("fill-{i}").into(),
-                event_type: ["build", "deploy", "alert"][i % 3].to_owned(),
-                data: format!(
-                    r#"{{"title":"Build {i} finished","message":"pipeline {} on branch main","url":"https://ci.example.com/builds/{i}","tags":["white_check_mark"],"icon":"{ICON_URL}"}}"#,
-                    i % 97
-                ),
-                received_at: base + i as i64 * 1000,
-            })
-            .collect();
-        store.insert_batch(&batch).expect("insert");
-    }
+    let mut store =
+        sse_tray::history::HistoryStore::open(&data.join("history.sqlite3")).expect("history");
+    support::fill::insert_events(&mut store, count, ICON_URL).expect("insert");
     sse_tray::notify::images::ImageCache::in_data_dir(&data)
         .store(ICON_URL, sse_tray::notify::images::ImageKind::Png, ICON_PNG)
         .expect("cache the icon");

@@ -2,7 +2,7 @@
 // kind, the URL of a `view`, the method and host of an `http`. Pressing one calls `run_action`;
 // the core never sends an `http` request to a host this subscription has not been allowed to
 // use: it answers `needs_confirmation`, and only a yes here sends it (`confirmed: true`).
-import type { FeedDetails } from '../lib/api';
+import type { FeedDetails } from '../bindings';
 import { $, el } from '../lib/dom';
 import { messageOf } from '../lib/errors';
 import { call } from '../lib/ipc';

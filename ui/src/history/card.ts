@@ -1,6 +1,6 @@
 // One feed card. Every field arrives mapped by the tray process (the notification's own mapping),
 // so the card only lays it out; text goes in as text.
-import type { FeedRow, Priority } from '../lib/api';
+import type { FeedRow, Priority } from '../bindings';
 import { el } from '../lib/dom';
 import { call } from '../lib/ipc';
 import { messageOf } from '../lib/errors';

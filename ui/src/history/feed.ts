@@ -1,7 +1,7 @@
 // The feed: keyset-paged and windowed. Pages of PAGE rows load as the user scrolls, and at most
 // MAX_PAGES pages stay in the DOM; a page dropped above is fetched again (by the cursor it was
 // fetched with) when the user scrolls back up.
-import type { FeedPage, FeedRow } from '../lib/api';
+import type { FeedPage, FeedRow } from '../bindings';
 import { $, button } from '../lib/dom';
 import { messageOf } from '../lib/errors';
 import { call } from '../lib/ipc';

@@ -1,6 +1,6 @@
 // What the app pushes while the window is open (a stored event, the status line, "show this
 // event" from a notification click, "resync" after dropped updates), and the filters' choices.
-import type { FeedRow, UiUpdate } from '../lib/api';
+import type { FeedRow, UiUpdate } from '../bindings';
 import { $, input, select } from '../lib/dom';
 import { call } from '../lib/ipc';
 import { dropPage, feedCard, keepTabStop, loadPage, showListEnd } from './feed';

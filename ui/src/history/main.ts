@@ -4,8 +4,9 @@
 // with textContent and createElement only, never innerHTML. Links come judged from Rust and open
 // only through the `open_link` command, which judges them again. The page parses no payloads.
 import '../../styles/history.css';
-import type { UiUpdate } from '../lib/api';
+import type { UiUpdate } from '../bindings';
 import { $, button, copyText, flashLabel, input, select } from '../lib/dom';
+import { confirmation } from '../lib/confirm';
 import { messageOf } from '../lib/errors';
 import { call, Channel } from '../lib/ipc';
 import { followSystemTheme } from '../lib/theme';
@@ -80,20 +81,11 @@ function wireHeader(): void {
       for (const li of document.querySelectorAll<HTMLElement>('#list li.unread')) markCardRead(li);
     });
   });
-  const clear = button('clear');
-  const confirmClear = $('clear-confirm');
-  clear.addEventListener('click', () => {
-    clear.hidden = true;
-    confirmClear.hidden = false;
-    button('clear-no').focus();
-  });
-  button('clear-no').addEventListener('click', () => {
-    clear.hidden = false;
-    confirmClear.hidden = true;
-  });
-  button('clear-yes').addEventListener('click', () => {
-    clear.hidden = false;
-    confirmClear.hidden = true;
+  const clear = confirmation('clear');
+  clear.trigger.addEventListener('click', () => clear.ask(clear.no));
+  clear.no.addEventListener('click', clear.close);
+  clear.yes.addEventListener('click', () => {
+    clear.close();
     run('clear history', async () => {
       await call('clear_history', { subscription: select('subscription').value || null });
       closeDetails();

@@ -1,7 +1,7 @@
 // The details pane's message: an allowlisted block tree built in Rust (src/notify/markdown.rs)
 // from Markdown or plain text. Only these elements are made, text goes in as text, and a link is
 // an http(s) URL opened through the app; nothing from the event is ever parsed as markup here.
-import type { Block, Inline } from '../lib/api';
+import type { Block, Inline } from '../bindings';
 import { el } from '../lib/dom';
 import { openLink, webLink } from './card';
 

@@ -1,5 +1,5 @@
 // The header's notices, unread badge and status line: what the app says about itself.
-import type { StatusView } from '../lib/api';
+import type { StatusView } from '../bindings';
 import { $, button, el } from '../lib/dom';
 import { view } from './view';
 

@@ -1,6 +1,6 @@
 // What the history page shows right now: the pages of the feed in the DOM, the selected event,
 // the filters. One object, so every module reads the same facts.
-import type { FeedDetails, SubscriptionInfo } from '../lib/api';
+import type { FeedDetails, SubscriptionInfo } from '../bindings';
 import { input, select } from '../lib/dom';
 
 /** Rows per page. */

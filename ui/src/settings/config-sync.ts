@@ -1,7 +1,7 @@
 // The window's copy of the configuration, kept in step with the app. Every change names the
 // revision it started from, so the app refuses one made before another window saved or
 // config.toml was edited by hand ("stale"); the app pushes `config-changed` after any change.
-import type { SettingsView } from '../lib/api';
+import type { SettingsView } from '../bindings';
 import { $ } from '../lib/dom';
 import { messageOf, normalizeError } from '../lib/errors';
 import { call } from '../lib/ipc';

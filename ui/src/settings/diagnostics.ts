@@ -1,7 +1,7 @@
 // Live connection facts, polled every second while the window is visible (configuration changes
 // are pushed instead: see config-sync.ts). Rows are kept and refilled, never rebuilt, so focus on
 // a "Reconnect now" button survives the poll. Server text is written as text only.
-import type { DiagnosticsView } from '../lib/api';
+import type { DiagnosticsView } from '../bindings';
 import { $, el } from '../lib/dom';
 import { messageOf } from '../lib/errors';
 import { call } from '../lib/ipc';

@@ -1,5 +1,5 @@
 // Do not disturb (with its end time) and start at login: two switches the app applies at once.
-import type { AutostartView } from '../lib/api';
+import type { AutostartView } from '../bindings';
 import { $, input, select } from '../lib/dom';
 import { messageOf } from '../lib/errors';
 import { call, type Args } from '../lib/ipc';

@@ -1,6 +1,7 @@
 // Export (the configuration as TOML, without secrets) and import (replace everything, after a
 // confirmation; the app names the subscriptions whose secrets must be entered again).
 import { $, button, el, flashLabel, input, textarea, copyText } from '../lib/dom';
+import { confirmation } from '../lib/confirm';
 import { messageOf, normalizeError } from '../lib/errors';
 import { call } from '../lib/ipc';
 import { mutate, revision } from './config-sync';
@@ -51,21 +52,16 @@ export function askImport(): void {
     return;
   }
   setMessage($('import-result'), '', '');
-  button('import').hidden = true;
-  $('import-confirm').hidden = false;
-  button('import-yes').focus();
-}
-
-export function closeImportConfirm(): void {
-  button('import').hidden = false;
-  $('import-confirm').hidden = true;
+  const replace = confirmation('import');
+  replace.ask(replace.yes);
 }
 
 export async function importConfig(): Promise<void> {
-  closeImportConfirm();
+  const replace = confirmation('import');
+  replace.close();
   const out = $('import-result');
   const text = textarea('import-text').value;
-  const yes = button('import-yes');
+  const yes = replace.yes;
   yes.disabled = true;
   try {
     const result = await mutate(() => call('settings_import', { text, revision: revision() }), () => {

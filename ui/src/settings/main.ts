@@ -4,6 +4,7 @@
 import '../../styles/history.css';
 import '../../styles/settings.css';
 import { $, button, input } from '../lib/dom';
+import { confirmation } from '../lib/confirm';
 import { messageOf } from '../lib/errors';
 import { listen } from '../lib/ipc';
 import { followSystemTheme } from '../lib/theme';
@@ -11,7 +12,7 @@ import { firstLoad, onConfigChanged, reloadDiscarding, showStartError } from './
 import { followVisibility } from './diagnostics';
 import { setAutostart, setDnd } from './dnd-autostart';
 import { clearFieldError, setMessage } from './field-errors';
-import { askImport, closeImportConfirm, copyExport, exportConfig, importConfig, readImportFile } from './import-export';
+import { askImport, copyExport, exportConfig, importConfig, readImportFile } from './import-export';
 import { saveNotifications, updateQuiet } from './notifications';
 import { state } from './state';
 import { deleteSubscription, saveSubscription, testConnection, testRules } from './subscription-commands';
@@ -59,19 +60,13 @@ function wireSubscriptionForm(): void {
       void testRules();
     }
   });
-  const remove = button('delete');
-  const confirmRemove = $('delete-confirm');
-  remove.addEventListener('click', () => {
-    remove.hidden = true;
-    confirmRemove.hidden = false;
-    button('delete-no').focus();
+  const remove = confirmation('delete');
+  remove.trigger.addEventListener('click', () => remove.ask(remove.no));
+  remove.no.addEventListener('click', () => {
+    remove.close();
+    remove.trigger.focus();
   });
-  button('delete-no').addEventListener('click', () => {
-    confirmRemove.hidden = true;
-    remove.hidden = false;
-    remove.focus();
-  });
-  button('delete-yes').addEventListener('click', () => void deleteSubscription());
+  remove.yes.addEventListener('click', () => void deleteSubscription());
   button('cancel').addEventListener('click', () => closeForm());
 }
 
@@ -104,12 +99,13 @@ function wireImportExport(): void {
   button('export-copy').addEventListener('click', () => void copyExport());
   input('import-file').addEventListener('change', readImportFile);
   $('import-text').addEventListener('input', () => setMessage($('import-result'), '', ''));
-  button('import').addEventListener('click', askImport);
-  button('import-no').addEventListener('click', () => {
-    closeImportConfirm();
-    button('import').focus();
+  const replace = confirmation('import');
+  replace.trigger.addEventListener('click', askImport);
+  replace.no.addEventListener('click', () => {
+    replace.close();
+    replace.trigger.focus();
   });
-  button('import-yes').addEventListener('click', () => void importConfig());
+  replace.yes.addEventListener('click', () => void importConfig());
 }
 
 async function start(): Promise<void> {

@@ -1,5 +1,5 @@
 // The notifications form: on/off, the lowest priority shown, the flood limit and quiet hours.
-import type { NotificationsForm } from '../lib/api';
+import type { NotificationsForm } from '../bindings';
 import { $, button, input, select } from '../lib/dom';
 import { call } from '../lib/ipc';
 import { mutate, revision } from './config-sync';

@@ -1,7 +1,7 @@
 // What the settings window holds between the app's answers: the last SettingsView, the form being
 // edited and whether it has unsaved edits, and the bookkeeping that orders reloads against the
 // window's own changes. One object, so every module reads the same facts.
-import type { DiagnosticsPoll, DiagnosticsView, SettingsView, SubscriptionForm } from '../lib/api';
+import type { DiagnosticsPoll, DiagnosticsView, SettingsView, SubscriptionForm } from '../bindings';
 
 /** Diagnostics and the form tick every second while the window is visible. */
 export const TICK_MS = 1000;

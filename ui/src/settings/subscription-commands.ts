@@ -1,24 +1,21 @@
 // What the subscription form's buttons ask the app: save, test the connection, try the rules on
 // a pasted payload, delete. Nothing here validates: the app answers with field errors.
 import { $, button, input, textarea } from '../lib/dom';
+import { confirmation } from '../lib/confirm';
 import { messageOf } from '../lib/errors';
 import { call } from '../lib/ipc';
 import { mutate, revision } from './config-sync';
 import { clearErrors, setMessage, showErrors } from './field-errors';
 import { clone, state } from './state';
-import { closeForm, fillForm, localErrors, readForm, setBusy } from './subscription-form';
+import { closeForm, fillForm, readCheckedForm, readForm, setBusy } from './subscription-form';
 import { renderList } from './subscription-list';
 
 export async function saveSubscription(): Promise<void> {
   if (state.busy || !state.editing) return;
   const scope = $('sub-form');
   clearErrors(scope, $('form-message'));
-  const form = readForm();
-  const local = localErrors(form);
-  if (local.length) {
-    showErrors(scope, $('form-message'), { message: 'Not saved.', fields: local });
-    return;
-  }
+  const form = readCheckedForm('Not saved.');
+  if (!form) return;
   setBusy(true, false);
   const seq = state.editSeq;
   try {
@@ -54,12 +51,8 @@ export async function testConnection(): Promise<void> {
   const scope = $('sub-form');
   clearErrors(scope, $('form-message'));
   setMessage($('test-result'), '', '');
-  const form = readForm();
-  const local = localErrors(form);
-  if (local.length) {
-    showErrors(scope, $('form-message'), { message: 'Not tested.', fields: local });
-    return;
-  }
+  const form = readCheckedForm('Not tested.');
+  if (!form) return;
   setBusy(true, true);
   try {
     const probe = await call('settings_test_connection', { form });
@@ -97,8 +90,7 @@ export async function testRules(): Promise<void> {
 
 export async function deleteSubscription(): Promise<void> {
   const id = state.editing?.id;
-  $('delete-confirm').hidden = true;
-  button('delete').hidden = false;
+  confirmation('delete').close();
   if (!id || state.busy) return;
   setBusy(true, false);
   try {

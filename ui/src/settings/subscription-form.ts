@@ -1,9 +1,10 @@
 // The subscription form: filling it from a SubscriptionForm, reading it back, and showing only
 // the fields that apply (the secret input, the query parameter, the request body…). Secrets go
 // in, never come out: the app only says whether one is saved.
-import type { SubscriptionForm } from '../lib/api';
+import type { SubscriptionForm } from '../bindings';
+import { confirmation } from '../lib/confirm';
 import { $, button, el, input, query, select, textarea } from '../lib/dom';
-import { clearErrors, setMessage } from './field-errors';
+import { clearErrors, setMessage, showErrors } from './field-errors';
 import { intOrNull, splitTypes } from './form-values';
 import { clone, savedSubscription, state } from './state';
 import { renderList } from './subscription-list';
@@ -90,27 +91,29 @@ export function fillForm(sub: SubscriptionForm): void {
   showBodyField();
   $('f-headers').replaceChildren();
   for (const h of sub.headers) addHeaderRow(h.name, h.value);
-  button('delete').hidden = sub.id === null;
-  $('delete-confirm').hidden = true;
+  const remove = confirmation('delete');
+  remove.close();
+  remove.trigger.hidden = sub.id === null;
   clearErrors($('sub-form'), null);
   state.formDirty = false;
   updateFormVisibility();
 }
 
+/** One text field of a header row. */
+function headerField(className: string, value: string, placeholder: string): HTMLInputElement {
+  const field = el('input', className);
+  field.type = 'text';
+  field.value = value;
+  field.placeholder = placeholder;
+  field.spellcheck = false;
+  field.setAttribute('aria-label', `Header ${placeholder.toLowerCase()}`);
+  return field;
+}
+
 export function addHeaderRow(name: string, value: string): HTMLDivElement {
   const row = el('div', 'header-row');
-  const n = el('input', 'h-name');
-  n.type = 'text';
-  n.value = name;
-  n.placeholder = 'Name';
-  n.spellcheck = false;
-  n.setAttribute('aria-label', 'Header name');
-  const v = el('input', 'h-value');
-  v.type = 'text';
-  v.value = value;
-  v.placeholder = 'Value';
-  v.spellcheck = false;
-  v.setAttribute('aria-label', 'Header value');
+  const n = headerField('h-name', name, 'Name');
+  const v = headerField('h-value', value, 'Value');
   const remove = el('button', 'h-remove', 'Remove');
   remove.type = 'button';
   remove.setAttribute('aria-label', 'Remove this header');
@@ -228,13 +231,17 @@ function showBodyField(): void {
   $('f-body-field').hidden = select('f-method').value === '';
 }
 
-/** Checks that the app cannot make sense of at all (a number field that is not a number). */
-export function localErrors(form: SubscriptionForm): { field: string; message: string }[] {
+/** The form, unless a field holds what the app cannot make sense of at all (a number field that
+ *  is not a number): then that field says so, `refusal` heads the form, and the answer is null. */
+export function readCheckedForm(refusal: string): SubscriptionForm | null {
+  const form = readForm();
   const fields = [];
   if (!form.idleTimeout.auto && form.idleTimeout.seconds === null) {
     fields.push({ field: 'idleTimeout', message: 'Enter a whole number of seconds, or tick Automatic.' });
   }
-  return fields;
+  if (fields.length === 0) return form;
+  showErrors($('sub-form'), $('form-message'), { message: refusal, fields });
+  return null;
 }
 
 export function markDirty(): void {

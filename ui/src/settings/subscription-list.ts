@@ -1,5 +1,5 @@
 // The subscriptions list: each with its live state (from diagnostics) and an enable toggle.
-import type { SubscriptionForm } from '../lib/api';
+import type { SubscriptionForm } from '../bindings';
 import { $, el, input } from '../lib/dom';
 import { messageOf } from '../lib/errors';
 import { call } from '../lib/ipc';
